@@ -1,0 +1,981 @@
+// multishot: an async, lock-free, reusable one-shot channel for C++20.
+//
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//
+// A `Receiver<T>` owns a heap block that is allocated once, when the receiver
+// is created, and recycled for every message: `Receiver::sender()` hands out a
+// single-use `Sender<T>`, the sender delivers one value (or is destroyed
+// without sending), the receiver takes it with `co_await recv()` or with the
+// poll layer, and the next `sender()` reuses the same block.
+//
+// Thread-safety contract:
+//   * A `Sender` may be moved to, used on and destroyed on any thread.
+//   * A `Receiver` (and the awaitable returned by `recv()`) is used by one
+//     thread at a time. It may migrate between threads with the usual
+//     happens-before hand-off (a coroutine resumed on another thread counts).
+//   * Either half may be destroyed first, on any thread, at any moment.
+//
+// Resumption: a coroutine suspended in `co_await r.recv()` is resumed inline,
+// on the thread that sends the value or destroys the sender, from within
+// `Sender::send`, `Sender::emplace` or `~Sender`.
+//
+// The state machine is described in algorithm.md (shipped with the project).
+// Each operation below carries its transition table and the reason for every
+// memory ordering; read them together with that note.
+//
+// Layout of this header, top-down: configuration and the sync layer, public
+// vocabulary types (errors, results, Waker), state bits, shared block,
+// Receiver, the recv() awaitable, Sender, channel().
+
+#ifndef MULTISHOT_HPP_INCLUDED
+#define MULTISHOT_HPP_INCLUDED
+
+#include <atomic>
+#include <concepts>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <coroutine>
+#include <iosfwd>
+#include <memory>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#if defined(MULTISHOT_RELACY)
+// Model-checking build: atomics and shared non-atomic cells are mapped onto
+// Relacy's instrumented types. relacy.hpp defines keywords and standard names
+// as macros (new, delete, assert, memory_order_*); they are suspended for the
+// body of this header and restored at its end.
+#include <relacy/relacy.hpp>
+#pragma push_macro("new")
+#pragma push_macro("delete")
+#pragma push_macro("assert")
+#pragma push_macro("malloc")
+#pragma push_macro("free")
+#undef new
+#undef delete
+#undef assert
+#undef malloc
+#undef free
+#endif
+
+// ---------------------------------------------------------------------------
+// Diagnostics and model hooks
+// ---------------------------------------------------------------------------
+
+// MULTISHOT_ASSERT(cond, message): a precondition check active unless NDEBUG
+// is defined. On failure it prints "multishot: <message>" and aborts.
+#if defined(NDEBUG)
+#define MULTISHOT_ASSERT(cond, message) ((void)0)
+#else
+#define MULTISHOT_ASSERT(cond, message) \
+    ((cond) ? (void)0 : ::multishot::detail::assertion_failed(message, __FILE__, __LINE__))
+#endif
+
+// MULTISHOT_TRANSITION(operation, row): marks the place where `operation`
+// takes the row `row` ("I O E" before the transition) of its transition
+// table. It expands to nothing unless the model suite defines
+// MULTISHOT_TRANSITION_HOOK to record which rows were reached.
+#if defined(MULTISHOT_TRANSITION_HOOK)
+#define MULTISHOT_TRANSITION(operation, row) MULTISHOT_TRANSITION_HOOK(operation, row)
+#else
+#define MULTISHOT_TRANSITION(operation, row) ((void)0)
+#endif
+
+namespace multishot {
+
+namespace detail {
+
+[[noreturn]] inline void assertion_failed(const char* message, const char* file,
+                                          unsigned line) noexcept {
+    std::fprintf(stderr, "multishot: %s (%s:%u)\n", message, file, line);
+    std::abort();
+}
+
+// ---------------------------------------------------------------------------
+// Sync layer
+// ---------------------------------------------------------------------------
+//
+// The algorithm names its orderings as std::memory_order values and touches
+// shared non-atomic data only through `SharedCell` (waker slots) and
+// `ValueSlot` (the value). In the normal build these are std::atomic and plain
+// storage; with MULTISHOT_RELACY they become rl::atomic and cells shadowed by
+// an rl::var, so that Relacy checks every access, and the source location of
+// each access is that of the algorithm's call, not of this layer.
+
+#if defined(MULTISHOT_RELACY)
+
+#define MULTISHOT_SITE_PARAMS \
+    const char *site_file = __builtin_FILE(), unsigned site_line = __builtin_LINE()
+#define MULTISHOT_SITE ::rl::debug_info("multishot", site_file, site_line)
+
+constexpr rl::memory_order to_relacy(std::memory_order order) noexcept {
+    switch (order) {
+        case std::memory_order::relaxed: return rl::mo_relaxed;
+        case std::memory_order::consume: return rl::mo_consume;
+        case std::memory_order::acquire: return rl::mo_acquire;
+        case std::memory_order::release: return rl::mo_release;
+        case std::memory_order::acq_rel: return rl::mo_acq_rel;
+        case std::memory_order::seq_cst: return rl::mo_seq_cst;
+    }
+    return rl::mo_seq_cst;
+}
+
+template <class V>
+class Atomic {
+public:
+    explicit Atomic(V initial) : atomic_(initial) {}
+
+    V load(std::memory_order order, MULTISHOT_SITE_PARAMS) const {
+        return atomic_(MULTISHOT_SITE).load(to_relacy(order));
+    }
+    void store(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
+        atomic_(MULTISHOT_SITE).store(value, to_relacy(order));
+    }
+    V exchange(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
+        return atomic_(MULTISHOT_SITE).exchange(value, to_relacy(order));
+    }
+    V fetch_sub(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
+        return atomic_(MULTISHOT_SITE).fetch_sub(value, to_relacy(order));
+    }
+    V fetch_or(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
+        return atomic_(MULTISHOT_SITE).fetch_or(value, to_relacy(order));
+    }
+    bool compare_exchange_weak(V& expected, V desired, std::memory_order success,
+                               std::memory_order failure, MULTISHOT_SITE_PARAMS) {
+        return atomic_(MULTISHOT_SITE)
+            .compare_exchange_weak(expected, desired, to_relacy(success), to_relacy(failure));
+    }
+
+private:
+    mutable rl::atomic<V> atomic_;
+};
+
+// Records a read or a write of a non-atomic cell with Relacy's race detector.
+class AccessShadow {
+public:
+    void read(const char* site_file, unsigned site_line) const {
+        [[maybe_unused]] const int ignored = shadow_(MULTISHOT_SITE);
+    }
+    void write(const char* site_file, unsigned site_line) { shadow_(MULTISHOT_SITE) = 0; }
+
+private:
+    rl::var<int> shadow_{0};
+};
+
+#else  // !MULTISHOT_RELACY
+
+#define MULTISHOT_SITE_PARAMS int = 0
+template <class V>
+using Atomic = std::atomic<V>;
+
+class AccessShadow {
+public:
+    void read(const char*, unsigned) const noexcept {}
+    void write(const char*, unsigned) noexcept {}
+};
+
+#endif  // MULTISHOT_RELACY
+
+#if defined(MULTISHOT_RELACY)
+#define MULTISHOT_SITE_ARGS site_file, site_line
+#else
+#define MULTISHOT_SITE_ARGS "", 0
+#endif
+
+// A non-atomic cell shared between the two halves (a waker slot). The
+// algorithm guarantees exclusive access; the model build checks it.
+template <class V>
+class SharedCell {
+public:
+    V load(MULTISHOT_SITE_PARAMS) const noexcept {
+        shadow_.read(MULTISHOT_SITE_ARGS);
+        return value_;
+    }
+    void store(const V& value, MULTISHOT_SITE_PARAMS) noexcept {
+        shadow_.write(MULTISHOT_SITE_ARGS);
+        value_ = value;
+    }
+
+private:
+    V value_{};
+    AccessShadow shadow_;
+};
+
+// Raw, properly aligned storage for one T, constructed by the sender and
+// destroyed by whoever consumes or discards it. Whether it holds a value is
+// not recorded here: the state word says so.
+template <class T>
+class ValueSlot {
+public:
+    ValueSlot() noexcept {}
+    ValueSlot(const ValueSlot&) = delete;
+    ValueSlot& operator=(const ValueSlot&) = delete;
+    ~ValueSlot() {}
+
+    // (No call-site parameters: they cannot follow a deduced pack. The one
+    // caller is Sender::emplace.)
+    template <class... Args>
+    void construct(Args&&... args) {
+        shadow_.write(__FILE__, __LINE__);
+        std::construct_at(std::addressof(value_), std::forward<Args>(args)...);
+    }
+    // Access for moving the value out: counts as a write, since moving
+    // modifies the source.
+    T& get(MULTISHOT_SITE_PARAMS) noexcept {
+        shadow_.write(MULTISHOT_SITE_ARGS);
+        return value_;
+    }
+    void destroy(MULTISHOT_SITE_PARAMS) noexcept {
+        shadow_.write(MULTISHOT_SITE_ARGS);
+        std::destroy_at(std::addressof(value_));
+    }
+
+private:
+    union {
+        T value_;
+    };
+    AccessShadow shadow_;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------
+// Public vocabulary
+// ---------------------------------------------------------------------------
+
+/// Why a receive produced no value.
+enum class RecvError {
+    closed,     ///< The sender was destroyed without sending.
+    empty,      ///< Reserved for try_recv(): a sender is alive and has not sent.
+    timed_out,  ///< Reserved for timed receives: the deadline passed first.
+    cancelled,  ///< Reserved for cancellable receives: stop was requested first.
+};
+
+/// A short English description of `error`, e.g. "channel closed".
+constexpr std::string_view to_string(RecvError error) noexcept {
+    switch (error) {
+        case RecvError::closed: return "channel closed";
+        case RecvError::empty: return "channel empty";
+        case RecvError::timed_out: return "receive timed out";
+        case RecvError::cancelled: return "receive cancelled";
+    }
+    return "unknown receive error";
+}
+
+/// Writes `to_string(error)`.
+template <class CharT, class Traits>
+std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& out,
+                                              RecvError error) {
+    const std::string_view text = to_string(error);
+    return out.write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
+/// Thrown by `RecvResult::value()` when the result holds an error.
+class bad_result_access : public std::exception {
+public:
+    explicit bad_result_access(RecvError error) noexcept : error_(error) {}
+
+    /// The error the result held.
+    RecvError error() const noexcept { return error_; }
+
+    const char* what() const noexcept override {
+        switch (error_) {
+            case RecvError::closed:
+                return "multishot::RecvResult::value: no value (channel closed)";
+            case RecvError::empty:
+                return "multishot::RecvResult::value: no value (channel empty)";
+            case RecvError::timed_out:
+                return "multishot::RecvResult::value: no value (receive timed out)";
+            case RecvError::cancelled:
+                return "multishot::RecvResult::value: no value (receive cancelled)";
+        }
+        return "multishot::RecvResult::value: no value";
+    }
+
+private:
+    RecvError error_;
+};
+
+/// Thrown when a sender or receiver is used in a way its contract forbids
+/// (for example, sending through a moved-from or already used sender). The
+/// message names the mistake.
+class usage_error : public std::logic_error {
+public:
+    using std::logic_error::logic_error;
+};
+
+/// The outcome of a receive: a `T`, or the `RecvError` that explains its
+/// absence. Shaped like std::expected<T, RecvError>, and the same type in every
+/// translation unit whatever the -std level.
+template <class T>
+class RecvResult {
+    static_assert(std::is_object_v<T> && !std::is_array_v<T> && std::is_destructible_v<T>,
+                  "multishot::RecvResult<T>: T must be a complete, destructible object type");
+
+public:
+    using value_type = T;
+    using error_type = RecvError;
+
+    /// A result holding `error`.
+    RecvResult(RecvError error) noexcept : error_(error) {}  // NOLINT: implicit by design
+
+    /// A result holding a T constructed from `args`.
+    template <class... Args>
+    explicit RecvResult(std::in_place_t, Args&&... args)
+        : value_(std::in_place, std::forward<Args>(args)...) {}
+
+    /// True if the result holds a value.
+    bool has_value() const noexcept { return value_.has_value(); }
+    explicit operator bool() const noexcept { return has_value(); }
+
+    /// The value; throws bad_result_access if the result holds an error.
+    T& value() & { return checked_value(), *value_; }
+    const T& value() const& { return checked_value(), *value_; }
+    T&& value() && { return checked_value(), std::move(*value_); }
+    const T&& value() const&& { return checked_value(), std::move(*value_); }
+
+    /// The value, unchecked in release builds (precondition: has_value()).
+    T& operator*() & noexcept { return assert_value(), *value_; }
+    const T& operator*() const& noexcept { return assert_value(), *value_; }
+    T&& operator*() && noexcept { return assert_value(), std::move(*value_); }
+    T* operator->() noexcept { return assert_value(), std::addressof(*value_); }
+    const T* operator->() const noexcept { return assert_value(), std::addressof(*value_); }
+
+    /// The error (precondition: !has_value(), checked in debug builds).
+    RecvError error() const noexcept {
+        MULTISHOT_ASSERT(!has_value(), "RecvResult::error() called on a result holding a value");
+        return error_;
+    }
+
+    /// The value if there is one, else `fallback` converted to T.
+    template <class U>
+    T value_or(U&& fallback) const& {
+        return has_value() ? *value_ : static_cast<T>(std::forward<U>(fallback));
+    }
+    template <class U>
+    T value_or(U&& fallback) && {
+        return has_value() ? std::move(*value_) : static_cast<T>(std::forward<U>(fallback));
+    }
+
+    /// True if the result holds `error`.
+    friend bool operator==(const RecvResult& result, RecvError error) noexcept {
+        return !result.has_value() && result.error_ == error;
+    }
+
+    /// Equal if both hold equal values or both hold the same error.
+    friend bool operator==(const RecvResult& a, const RecvResult& b)
+        requires std::equality_comparable<T>
+    {
+        if (a.has_value() != b.has_value()) return false;
+        return a.has_value() ? *a.value_ == *b.value_ : a.error_ == b.error_;
+    }
+
+private:
+    void checked_value() const {
+        if (!has_value()) throw bad_result_access(error_);
+    }
+    void assert_value() const noexcept {
+        MULTISHOT_ASSERT(has_value(), "RecvResult dereferenced while holding an error");
+    }
+
+    std::optional<T> value_;
+    RecvError error_ = RecvError::closed;
+};
+
+/// A type-erased, trivially copyable callback that tells a receiver the
+/// channel changed. Built from a coroutine handle (waking resumes it) or from
+/// a function pointer and a context pointer. A default-constructed Waker is
+/// empty: waking it does nothing.
+///
+/// Runtime wakers must tolerate a late call: when a receiver polls again with
+/// a new waker while the sender is completing, the sender may call the waker
+/// of the previous poll after the new poll has already returned ready. A
+/// waker that re-queues a task (and a task that re-polls) handles this; see
+/// the last section of algorithm.md.
+class Waker {
+public:
+    using function_type = void (*)(void* context);
+
+    /// An empty waker.
+    constexpr Waker() noexcept = default;
+
+    /// A waker that calls `function(context)` (empty if `function` is null).
+    constexpr Waker(function_type function, void* context) noexcept
+        : function_(function), context_(context) {}
+
+    /// A waker that resumes `handle`.
+    Waker(std::coroutine_handle<> handle) noexcept  // NOLINT: implicit by design
+        : function_(&resume_handle), context_(handle.address()) {}
+
+    /// Calls the callback, if any.
+    void wake() const {
+        if (function_ != nullptr) function_(context_);
+    }
+
+    /// True unless the waker is empty.
+    explicit operator bool() const noexcept { return function_ != nullptr; }
+
+    friend bool operator==(const Waker&, const Waker&) = default;
+
+private:
+    static void resume_handle(void* address) {
+        std::coroutine_handle<>::from_address(address).resume();
+    }
+
+    function_type function_ = nullptr;
+    void* context_ = nullptr;
+};
+
+static_assert(std::is_trivially_copyable_v<Waker>);
+
+template <class T>
+class Sender;
+template <class T>
+class Receiver;
+template <class T>
+class RecvAwaiter;
+
+/// The result of a poll: empty while the receive is pending.
+template <class T>
+using PollResult = std::optional<RecvResult<T>>;
+
+namespace detail {
+
+// ---------------------------------------------------------------------------
+// State bits (see algorithm.md, "State bits")
+// ---------------------------------------------------------------------------
+//
+// EMPTY [E]  if O==0: the value slot is empty.
+//            if O==1: the redundant waker slot (1-I) holds no newer waker.
+// OPEN  [O]  both halves alive and the sender not yet consumed.
+// INDEX [I]  the waker slot that is current for the sender.
+//
+// The order of the bits is not arbitrary: Sender::send implements its whole
+// transition table with one wrapping subtraction of O|E. Bits above INDEX may
+// be set by that subtraction; every test masks the bits it reads.
+//
+// | I O E | seen by  | meaning                                     |
+// |-------|----------|---------------------------------------------|
+// | x 0 0 | sender   | receiver destroyed: the channel is closed   |
+// | x 0 0 | receiver | sender consumed, a value waits to be read   |
+// | x 0 1 | receiver | sender consumed (destroyed) with no value   |
+// | x 1 0 | both     | the receiver stored a newer waker in slot !x|
+// | x 1 1 | both     | the waker (if any) is in slot x             |
+
+inline constexpr std::size_t EMPTY = 0b001;
+inline constexpr std::size_t OPEN = 0b010;
+inline constexpr std::size_t INDEX = 0b100;
+
+constexpr bool is_open(std::size_t state) noexcept { return (state & OPEN) != 0; }
+constexpr bool is_empty(std::size_t state) noexcept { return (state & EMPTY) != 0; }
+constexpr std::size_t index_of(std::size_t state) noexcept { return (state & INDEX) >> 2; }
+constexpr std::size_t index_bit(std::size_t index) noexcept { return index << 2; }
+
+// The "x O E" name of a state's row, for MULTISHOT_TRANSITION.
+constexpr const char* row_of(std::size_t state) noexcept {
+    constexpr const char* rows[] = {"x 0 0", "x 0 1", "x 1 0", "x 1 1"};
+    return rows[state & (OPEN | EMPTY)];
+}
+
+// ---------------------------------------------------------------------------
+// Shared block
+// ---------------------------------------------------------------------------
+//
+// Allocated once by the Receiver and freed by whichever half is destroyed
+// last. The state word alone decides who may touch `value` and `wakers`.
+template <class T>
+struct Block {
+    // A new block is closed with no value ("0 0 1"): recv completes at once
+    // with closed, and sender() succeeds.
+    Atomic<std::size_t> state{EMPTY};
+    ValueSlot<T> value;
+    SharedCell<Waker> wakers[2];
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------
+// Receiver
+// ---------------------------------------------------------------------------
+
+/// The reusable receiving half of a channel. Move-only.
+///
+/// Creating a Receiver allocates the shared block, the channel's only
+/// allocation. `sender()` recycles the sending half through that block for
+/// as long as the receiver lives. Use one Receiver from one thread at a time.
+template <class T>
+class Receiver {
+public:
+    using value_type = T;
+
+    /// Allocates the shared block. The first sender() succeeds.
+    Receiver() : block_(new detail::Block<T>()) {}
+
+    Receiver(Receiver&& other) noexcept
+        : block_(std::exchange(other.block_, nullptr)),
+          awaiting_(std::exchange(other.awaiting_, false)) {}
+
+    Receiver& operator=(Receiver&& other) noexcept {
+        if (this != &other) {
+            release();
+            block_ = std::exchange(other.block_, nullptr);
+            awaiting_ = std::exchange(other.awaiting_, false);
+        }
+        return *this;
+    }
+
+    Receiver(const Receiver&) = delete;
+    Receiver& operator=(const Receiver&) = delete;
+
+    /// Closes the channel. A live sender finds it closed and frees the block;
+    /// otherwise the block (and an unread value) is freed here.
+    ~Receiver() { release(); }
+
+    /// True unless this receiver was moved from.
+    bool valid() const noexcept { return block_ != nullptr; }
+
+    /// A new sender if no sender is alive, else nothing. Wait-free.
+    ///
+    /// Engaged on the first call and whenever the previous receive completed
+    /// (or the previous sender was consumed). A value that the previous sender
+    /// sent and nobody read is destroyed here. Empty on a moved-from receiver.
+    std::optional<Sender<T>> sender() noexcept {
+        // | from  | to    | result                                 |
+        // |-------|-------|----------------------------------------|
+        // | x 0 0 | 0 1 1 | sender (the unread value destroyed)    |
+        // | x 0 1 | 0 1 1 | sender                                 |
+        // | x 1 1 | x 1 1 | none: a sender is alive                |
+        // | x 1 0 | x 1 0 | none: a sender is alive                |
+        if (block_ == nullptr) return std::nullopt;
+        detail::Block<T>& block = *block_;
+
+        // Acquire: synchronizes with the release RMW by which the previous
+        // sender completed, so that its value can be destroyed below and the
+        // waker slots it read can be rewritten without a race.
+        const std::size_t state = block.state.load(std::memory_order::acquire);
+        MULTISHOT_TRANSITION("sender()", detail::row_of(state));
+        if (detail::is_open(state)) return std::nullopt;
+
+        if (!detail::is_empty(state)) block.value.destroy();
+        block.wakers[0].store(Waker{});
+        // Relaxed: the new sender does not exist yet; whoever receives it gets
+        // it through a hand-off that carries this store with it.
+        block.state.store(detail::OPEN | detail::EMPTY, std::memory_order::relaxed);
+        return Sender<T>(block_);
+    }
+
+    /// An awaitable receive: `co_await r.recv()` yields RecvResult<T>, the
+    /// value or RecvError::closed.
+    ///
+    /// Completes without suspending (and without any read-modify-write) when
+    /// the sender already sent or was destroyed, and at once with closed when
+    /// there is no live sender and no value. Otherwise the coroutine suspends
+    /// and is resumed inline on the thread that sends or destroys the sender.
+    /// The coroutine must stay suspended there until resumed: destroying it
+    /// while the sender is alive is undefined behaviour. Throws usage_error
+    /// on a moved-from receiver.
+    RecvAwaiter<T> recv() {
+        require_valid("multishot::Receiver::recv: receiver is empty (moved-from)");
+        return RecvAwaiter<T>(*this);
+    }
+
+    /// The poll layer for task runtimes: attempts to complete the receive,
+    /// registering `waker` to be called when the sender acts if it cannot.
+    ///
+    /// Returns the result, or an empty PollResult while pending. Poll again
+    /// after the waker is called (a poll after a wake-up is always ready). A
+    /// later poll may pass a different waker; the sender then calls the newest
+    /// one, though a waker from an earlier poll may still be called once, late
+    /// (see Waker). Costs one load when ready, one RMW to register the first
+    /// waker of a sender's lifetime, two to replace it. Throws usage_error on a
+    /// moved-from receiver.
+    PollResult<T> poll_recv(const Waker& waker) {
+        require_valid("multishot::Receiver::poll_recv: receiver is empty (moved-from)");
+        MULTISHOT_ASSERT(!awaiting_,
+                         "poll_recv() called while a co_await recv() on the same receiver is "
+                         "suspended: two receives outstanding at once");
+        std::size_t state = load_state();
+        if (detail::is_open(state)) {
+            state = register_waker(waker, state);
+            if (detail::is_open(state)) return std::nullopt;
+        }
+        return complete(state);
+    }
+
+private:
+    friend class RecvAwaiter<T>;
+
+    void require_valid(const char* message) const {
+        if (block_ == nullptr) throw usage_error(message);
+    }
+
+    // Poll, fast path: the state, to be passed to register_waker() if it is
+    // open and to complete() if it is not.
+    std::size_t load_state() const noexcept {
+        // | from  | to    | result       |
+        // |-------|-------|--------------|
+        // | x 0 0 | 0 0 1 | ready: value |
+        // | x 0 1 | 0 0 1 | ready: closed|
+        // | x 1 * | x 1 * | go to step 1 |
+        //
+        // Acquire: if the sender completed, synchronizes with its release RMW
+        // so that the value it wrote is visible to complete().
+        const std::size_t state = block_->state.load(std::memory_order::acquire);
+        if (!detail::is_open(state)) MULTISHOT_TRANSITION("poll fast path", detail::row_of(state));
+        return state;
+    }
+
+    // Poll, steps 1 and 2: registers `waker` given an open `state` loaded by
+    // the fast path. Returns the state that decides the outcome: still open
+    // means pending (the waker is published and will be called once by the
+    // sender); closed means ready, to be passed to complete().
+    //
+    // When this returns pending, the caller may already have been woken, on
+    // another thread: it must touch nothing that the wake-up may destroy (for
+    // a coroutine: its awaiter) after this call.
+    std::size_t register_waker(const Waker& waker, std::size_t state) noexcept {
+        // Step 1 (only when E==0; then the sender may be about to read slot
+        // 1-I, which we are going to write):
+        // | from  | to    | result       |
+        // |-------|-------|--------------|
+        // | x 0 0 | 0 0 1 | ready: value |
+        // | x 0 1 | 0 0 1 | ready: closed|
+        // | x 1 0 | x 1 1 | go to step 2 |
+        // | x 1 1 | x 1 1 | go to step 2 (no RMW) |
+        //
+        // Step 2:
+        // | from  | to    | result       |
+        // |-------|-------|--------------|
+        // | x 0 0 | 0 0 1 | ready: value |
+        // | x 0 1 | 0 0 1 | ready: closed|
+        // | x 1 1 | x 1 0 | pending      |
+        detail::Block<T>& block = *block_;
+        if (detail::is_empty(state)) {
+            MULTISHOT_TRANSITION("poll step 1", "x 1 1");
+        } else {
+            // Acquire: if this shows the sender completed, the value it wrote
+            // is read by complete(). Nothing is published here, so no release.
+            state = block.state.fetch_or(detail::EMPTY, std::memory_order::acquire);
+            MULTISHOT_TRANSITION("poll step 1", detail::row_of(state));
+            if (!detail::is_open(state)) return state;
+        }
+
+        // With E set, the sender never reads slot 1-I: it is ours to write.
+        const std::size_t current = detail::index_of(state);
+        block.wakers[1 - current].store(waker);
+
+        // Clears E, publishing the waker in slot 1-I. A swap rather than a
+        // fetch_and(~E): its result is wrong only if the sender completed in
+        // between, and complete() then overwrites the state anyway.
+        // Release: publishes the waker written above to the sender's acquire
+        // RMW. Acquire: if the sender completed meanwhile (it may have woken an
+        // older waker, or none), its value is read by complete().
+        state = block.state.exchange(detail::index_bit(current) | detail::OPEN,
+                                     std::memory_order::acq_rel);
+        MULTISHOT_TRANSITION("poll step 2", detail::row_of(state));
+        return state;
+    }
+
+    // Completes a receive given a closed `state`: moves the value out (E==0)
+    // or reports closed (E==1), and leaves "0 0 1" so that sender() succeeds.
+    // If moving the value out throws, the value stays in the slot, owned by
+    // the block, and the exception propagates.
+    RecvResult<T> complete(std::size_t state) {
+        detail::Block<T>& block = *block_;
+        if (detail::is_empty(state)) {
+            // Relaxed: the sender is gone, nobody else reads the state.
+            block.state.store(detail::EMPTY, std::memory_order::relaxed);
+            return RecvError::closed;
+        }
+        RecvResult<T> result = take_value(block);
+        // Relaxed: the sender is gone, nobody else reads the state.
+        block.state.store(detail::EMPTY, std::memory_order::relaxed);
+        return result;
+    }
+
+    static RecvResult<T> take_value(detail::Block<T>& block) {
+        if constexpr (std::is_nothrow_move_constructible_v<T>) {
+            RecvResult<T> result(std::in_place, std::move(block.value.get()));
+            block.value.destroy();
+            return result;
+        } else {
+            try {
+                RecvResult<T> result(std::in_place, std::move(block.value.get()));
+                block.value.destroy();
+                return result;
+            } catch (...) {
+                // Steps 1 and 2 may have written E or O over "x 0 0"; restore
+                // "value waits" so that the block still owns the value.
+                // Relaxed: the sender is gone, nobody else reads the state.
+                block.state.store(0, std::memory_order::relaxed);
+                throw;
+            }
+        }
+    }
+
+    // Receiver destruction.
+    // | from  | to    | action                               |
+    // |-------|-------|--------------------------------------|
+    // | x 1 1 | 0 0 0 | leave cleanup to the sender          |
+    // | x 1 0 | 0 0 0 | leave cleanup to the sender          |
+    // | x 0 1 | free  | free the block                       |
+    // | x 0 0 | free  | destroy the unread value, free       |
+    void release() noexcept {
+        if (block_ == nullptr) return;
+        detail::Block<T>* block = std::exchange(block_, nullptr);
+
+        // Acquire: if the sender is gone, synchronizes with its release RMW so
+        // that its value can be destroyed and the block freed.
+        // No release needed: when the sender is alive and will free the block,
+        // the receiver's last writes to shared cells (a waker slot) were
+        // published by the release swap of its step 2, and this swap, being an
+        // RMW, continues that release sequence to the sender's acquire RMW.
+        const std::size_t state = block->state.exchange(0, std::memory_order::acquire);
+        MULTISHOT_TRANSITION("~Receiver", detail::row_of(state));
+        if (detail::is_open(state)) return;
+        if (!detail::is_empty(state)) block->value.destroy();
+        delete block;
+    }
+
+    detail::Block<T>* block_;
+    // Debug aid: a co_await recv() is suspended on this receiver.
+    bool awaiting_ = false;
+};
+
+// ---------------------------------------------------------------------------
+// The recv() awaitable
+// ---------------------------------------------------------------------------
+
+/// Returned by Receiver::recv(); `co_await` it once. Not copyable or movable:
+/// use it as the operand of co_await.
+template <class T>
+class RecvAwaiter {
+public:
+    RecvAwaiter(const RecvAwaiter&) = delete;
+    RecvAwaiter& operator=(const RecvAwaiter&) = delete;
+
+    /// Ready (one load, no RMW) when the sender already sent or is gone.
+    bool await_ready() noexcept {
+        MULTISHOT_ASSERT(!receiver_.awaiting_,
+                         "co_await recv() while another co_await recv() on the same receiver is "
+                         "suspended: two receives outstanding at once");
+        state_ = receiver_.load_state();
+        return !detail::is_open(state_);
+    }
+
+    /// Registers the coroutine as the waker; suspends unless the sender
+    /// completed meanwhile.
+    bool await_suspend(std::coroutine_handle<> handle) noexcept {
+        receiver_.awaiting_ = true;
+        const std::size_t state = receiver_.register_waker(Waker(handle), state_);
+        // Pending: the coroutine may already be running on the sender's
+        // thread, and this awaiter may be gone. Touch nothing of it.
+        if (detail::is_open(state)) return true;
+        state_ = state;
+        return false;
+    }
+
+    /// The value, or RecvError::closed.
+    RecvResult<T> await_resume() {
+        receiver_.awaiting_ = false;
+        if (detail::is_open(state_)) {
+            // Resumed by the sender. Relaxed: the resumption happens after the
+            // sender's final RMW (inline on its thread, or through whatever
+            // hand-off resumed us), so read-read coherence yields that RMW's
+            // closed state, and the value it published is visible.
+            state_ = receiver_.block_->state.load(std::memory_order::relaxed);
+            MULTISHOT_ASSERT(!detail::is_open(state_),
+                             "co_await recv() resumed while the sender is alive: the coroutine "
+                             "was resumed by someone other than the sender");
+        }
+        return receiver_.complete(state_);
+    }
+
+private:
+    friend class Receiver<T>;
+    explicit RecvAwaiter(Receiver<T>& receiver) noexcept : receiver_(receiver) {}
+
+    Receiver<T>& receiver_;
+    std::size_t state_ = detail::OPEN;
+};
+
+// ---------------------------------------------------------------------------
+// Sender
+// ---------------------------------------------------------------------------
+
+/// The single-use sending half of a channel. Move-only; may be used on and
+/// destroyed on any thread.
+///
+/// send() or emplace() delivers one value and leaves the sender empty.
+/// Destroying a sender that did not send closes the channel: the receiver
+/// gets RecvError::closed. Either way the waiting receiver, if any, is woken
+/// inline, on this thread.
+template <class T>
+class Sender {
+public:
+    using value_type = T;
+
+    Sender(Sender&& other) noexcept : block_(std::exchange(other.block_, nullptr)) {}
+
+    Sender& operator=(Sender&& other) noexcept {
+        if (this != &other) {
+            close();
+            block_ = std::exchange(other.block_, nullptr);
+        }
+        return *this;
+    }
+
+    Sender(const Sender&) = delete;
+    Sender& operator=(const Sender&) = delete;
+
+    /// Closes the channel unless the sender was used: the receiver is woken
+    /// and gets RecvError::closed.
+    ~Sender() { close(); }
+
+    /// True unless the sender was moved from or used.
+    bool valid() const noexcept { return block_ != nullptr; }
+
+    /// True if the receiver is gone, so that a value sent now would be
+    /// discarded. Also true for an empty sender.
+    bool is_closed() const noexcept {
+        if (block_ == nullptr) return true;
+        // Relaxed: a hint only; no data is read on the strength of it.
+        return !detail::is_open(block_->state.load(std::memory_order::relaxed));
+    }
+
+    /// Sends `value` and consumes the sender. Throws usage_error on an empty
+    /// sender. If moving `value` into the channel throws, the sender is left
+    /// as it was (strong guarantee).
+    void send(T value) { emplace(std::move(value)); }
+
+    /// Constructs the value in the channel from `args` and consumes the
+    /// sender. Throws usage_error on an empty sender. If the construction
+    /// throws, the sender is left as it was (strong guarantee).
+    template <class... Args>
+    void emplace(Args&&... args) {
+        if (block_ == nullptr)
+            throw usage_error(
+                "multishot::Sender::send: sender is empty (moved-from or already used)");
+        block_->value.construct(std::forward<Args>(args)...);
+        publish_value(std::exchange(block_, nullptr));
+    }
+
+private:
+    friend class Receiver<T>;
+    explicit Sender(detail::Block<T>* block) noexcept : block_(block) {}
+
+    // Announces the value constructed in the slot.
+    //
+    // | from  | to     | action                                  |
+    // |-------|--------|-----------------------------------------|
+    // | x 0 0 | (free) | receiver gone: destroy value, free block|
+    // | x 1 1 | x 0 0  | wake the taken waker, done              |
+    // | x 1 0 | !x 1 1 | retry with the other slot               |
+    //
+    // One wrapping subtraction of O|E implements the table: x11 - 011 = x00,
+    // and x10 - 011 borrows into I, giving !x11 (plus high bits when x==0).
+    static void publish_value(detail::Block<T>* block) {
+        // Relaxed: only the sender changes I, and it saw the state that
+        // sender() stored through the hand-off that gave it this sender.
+        std::size_t index = detail::index_of(block->state.load(std::memory_order::relaxed));
+        for (;;) {
+            // Take the waker before announcing the value: once the value is
+            // announced, the receiver may recycle the block at once.
+            const Waker waker = block->wakers[index].load();
+            // Release: publishes the value (and, on a retry, the read of the
+            // previous slot) to the receiver's acquire load or RMW.
+            // Acquire: synchronizes with the receiver's release swap that
+            // published a newer waker (read on the retry), and with its
+            // destruction swap when the block must be freed here.
+            const std::size_t state =
+                block->state.fetch_sub(detail::OPEN | detail::EMPTY, std::memory_order::acq_rel);
+            MULTISHOT_TRANSITION("send", detail::row_of(state));
+            if (!detail::is_open(state)) {
+                block->value.destroy();
+                delete block;
+                return;
+            }
+            if (detail::is_empty(state)) {
+                // The block may be recycled or freed by now: only the local
+                // copy of the waker is used.
+                waker.wake();
+                return;
+            }
+            index = 1 - index;
+        }
+    }
+
+    // Sender destroyed without sending.
+    //
+    // | from  | to     | action                                  |
+    // |-------|--------|-----------------------------------------|
+    // | x 0 0 | (free) | receiver gone: free block               |
+    // | x 1 1 | 0 0 1  | wake the taken waker, done              |
+    // | x 1 0 | !x 1 1 | retry with the other slot               |
+    void close() noexcept {
+        if (block_ == nullptr) return;
+        detail::Block<T>* block = std::exchange(block_, nullptr);
+        // Relaxed: only the sender changes I (see publish_value); the CAS
+        // below corrects any stale O or E bit.
+        std::size_t state = block->state.load(std::memory_order::relaxed);
+        std::size_t index = detail::index_of(state);
+        for (;;) {
+            const Waker waker = block->wakers[index].load();
+            std::size_t next;
+            do {
+                next = detail::is_empty(state)
+                           ? detail::EMPTY
+                           : state ^ (detail::EMPTY | detail::INDEX);
+                // Success, acq_rel: as the subtraction in publish_value
+                // (release: the read of the slot; acquire: a newer waker, or
+                // the receiver's destruction when the block is freed here).
+                // Failure, relaxed: the loop only recomputes `next`.
+            } while (!block->state.compare_exchange_weak(state, next, std::memory_order::acq_rel,
+                                                         std::memory_order::relaxed));
+            MULTISHOT_TRANSITION("~Sender", detail::row_of(state));
+            if (!detail::is_open(state)) {
+                delete block;
+                return;
+            }
+            if (detail::is_empty(state)) {
+                waker.wake();
+                return;
+            }
+            index = 1 - index;
+        }
+    }
+
+    detail::Block<T>* block_;
+};
+
+// ---------------------------------------------------------------------------
+// channel()
+// ---------------------------------------------------------------------------
+
+/// A new channel: its first sender and its receiver.
+template <class T>
+std::pair<Sender<T>, Receiver<T>> channel() {
+    Receiver<T> receiver;
+    Sender<T> sender = *receiver.sender();
+    return {std::move(sender), std::move(receiver)};
+}
+
+}  // namespace multishot
+
+#undef MULTISHOT_SITE_PARAMS
+#undef MULTISHOT_SITE_ARGS
+#if defined(MULTISHOT_RELACY)
+#undef MULTISHOT_SITE
+#pragma pop_macro("free")
+#pragma pop_macro("malloc")
+#pragma pop_macro("assert")
+#pragma pop_macro("delete")
+#pragma pop_macro("new")
+#endif
+
+#endif  // MULTISHOT_HPP_INCLUDED
