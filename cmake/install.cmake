@@ -1,0 +1,30 @@
+# Install rules and the CMake package: find_package(multishot CONFIG REQUIRED)
+# then target_link_libraries(app PRIVATE multishot::multishot).
+include(CMakePackageConfigHelpers)
+
+set(MULTISHOT_CMAKE_DIR "${CMAKE_INSTALL_DATADIR}/cmake/multishot")
+
+install(TARGETS multishot EXPORT multishot-targets)
+install(FILES "${PROJECT_SOURCE_DIR}/include/multishot.hpp"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(EXPORT multishot-targets
+        NAMESPACE multishot::
+        DESTINATION "${MULTISHOT_CMAKE_DIR}")
+
+configure_package_config_file(
+  "${PROJECT_SOURCE_DIR}/cmake/multishot-config.cmake.in"
+  "${PROJECT_BINARY_DIR}/multishot-config.cmake"
+  INSTALL_DESTINATION "${MULTISHOT_CMAKE_DIR}")
+# A header-only library: the package fits any architecture.
+write_basic_package_version_file(
+  "${PROJECT_BINARY_DIR}/multishot-config-version.cmake"
+  COMPATIBILITY SameMinorVersion
+  ARCH_INDEPENDENT)
+install(FILES
+  "${PROJECT_BINARY_DIR}/multishot-config.cmake"
+  "${PROJECT_BINARY_DIR}/multishot-config-version.cmake"
+  DESTINATION "${MULTISHOT_CMAKE_DIR}")
+install(FILES
+  "${PROJECT_SOURCE_DIR}/LICENSE-MIT"
+  "${PROJECT_SOURCE_DIR}/LICENSE-APACHE"
+  DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/multishot")
