@@ -655,6 +655,7 @@ private:
         // | x 0 1 | 0 0 1 | ready: closed|
         // | x 1 1 | x 1 0 | pending      |
         detail::Block<T>& block = *block_;
+        if (already_registered(waker, state)) return state;
         if (detail::is_empty(state)) {
             MULTISHOT_TRANSITION("poll step 1", "x 1 1");
         } else {
@@ -679,6 +680,27 @@ private:
                                      std::memory_order::acq_rel);
         MULTISHOT_TRANSITION("poll step 2", detail::row_of(state));
         return state;
+    }
+
+    // Poll, step 0: true if the sender is bound to call `waker` already, so
+    // that a re-poll with the same waker is pending at the cost of the fast
+    // path's load (no RMW).
+    //
+    // | from  | to    | result                                          |
+    // |-------|-------|-------------------------------------------------|
+    // | x 1 0 | x 1 0 | pending if slot !x (the newer waker) == waker   |
+    // | x 1 1 | x 1 1 | pending if slot x (the current waker) == waker  |
+    //
+    // Only the receiver writes waker slots, so reading either slot here never
+    // races (the sender only reads them). With E==0 the sender will retry
+    // with slot !x; with E==1 it calls slot x, or has taken it already and its
+    // RMW will find E still set. Either way `waker` is called.
+    bool already_registered(const Waker& waker, std::size_t state) const noexcept {
+        const std::size_t current = detail::index_of(state);
+        const std::size_t newest = detail::is_empty(state) ? current : 1 - current;
+        if (block_->wakers[newest].load() != waker) return false;
+        MULTISHOT_TRANSITION("poll step 0", detail::row_of(state));
+        return true;
     }
 
     // Completes a receive given a closed `state`: moves the value out (E==0)
