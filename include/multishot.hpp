@@ -31,8 +31,10 @@
 #define MULTISHOT_HPP_INCLUDED
 
 #include <atomic>
+#include <chrono>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <coroutine>
@@ -40,7 +42,9 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <semaphore>
 #include <stdexcept>
+#include <stop_token>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -167,11 +171,47 @@ private:
     rl::var<int> shadow_{0};
 };
 
+// A binary semaphore for blocking receives. Relacy explores both outcomes of
+// a timed wait: the permit arrives, or the deadline passes first.
+class Semaphore {
+public:
+    explicit Semaphore(int initial) : count_(initial) {}
+
+    void release(MULTISHOT_SITE_PARAMS) {
+        count_(MULTISHOT_SITE).fetch_add(1, rl::mo_release);
+    }
+    void acquire(MULTISHOT_SITE_PARAMS) {
+        while (!try_acquire(site_file, site_line)) rl::yield(1, MULTISHOT_SITE);
+    }
+    template <class Clock, class Duration>
+    bool try_acquire_until(const std::chrono::time_point<Clock, Duration>&,
+                           MULTISHOT_SITE_PARAMS) {
+        if (try_acquire(site_file, site_line)) return true;
+        if (rl::rand(2) == 0) return false;
+        acquire(site_file, site_line);
+        return true;
+    }
+
+private:
+    bool try_acquire(const char* site_file, unsigned site_line) {
+        int count = count_(MULTISHOT_SITE).load(rl::mo_acquire);
+        while (count > 0) {
+            if (count_(MULTISHOT_SITE).compare_exchange_weak(count, count - 1, rl::mo_acquire,
+                                                             rl::mo_acquire))
+                return true;
+        }
+        return false;
+    }
+
+    rl::atomic<int> count_;
+};
+
 #else  // !MULTISHOT_RELACY
 
 #define MULTISHOT_SITE_PARAMS int = 0
 template <class V>
 using Atomic = std::atomic<V>;
+using Semaphore = std::binary_semaphore;
 
 class AccessShadow {
 public:
@@ -240,6 +280,14 @@ private:
         T value_;
     };
     AccessShadow shadow_;
+};
+
+// A void channel carries no value: only the state word says "sent".
+template <>
+class ValueSlot<void> {
+public:
+    void construct() noexcept {}
+    void destroy() noexcept {}
 };
 
 }  // namespace detail
@@ -387,6 +435,48 @@ private:
     RecvError error_ = RecvError::closed;
 };
 
+/// The outcome of a receive on a void channel: "sent", or the RecvError that
+/// explains why not.
+template <>
+class RecvResult<void> {
+public:
+    using value_type = void;
+    using error_type = RecvError;
+
+    /// A result holding `error`.
+    RecvResult(RecvError error) noexcept : error_(error) {}  // NOLINT: implicit by design
+
+    /// A result holding "sent".
+    explicit RecvResult(std::in_place_t) noexcept : has_value_(true) {}
+
+    /// True if the sender sent.
+    bool has_value() const noexcept { return has_value_; }
+    explicit operator bool() const noexcept { return has_value(); }
+
+    /// Nothing if the sender sent; throws bad_result_access otherwise.
+    void value() const {
+        if (!has_value_) throw bad_result_access(error_);
+    }
+
+    /// The error (precondition: !has_value(), checked in debug builds).
+    RecvError error() const noexcept {
+        MULTISHOT_ASSERT(!has_value_, "RecvResult::error() called on a result holding a value");
+        return error_;
+    }
+
+    /// True if the result holds `error`.
+    friend bool operator==(const RecvResult& result, RecvError error) noexcept {
+        return !result.has_value_ && result.error_ == error;
+    }
+    friend bool operator==(const RecvResult& a, const RecvResult& b) noexcept {
+        return a.has_value_ == b.has_value_ && (a.has_value_ || a.error_ == b.error_);
+    }
+
+private:
+    bool has_value_ = false;
+    RecvError error_ = RecvError::closed;
+};
+
 /// A type-erased, trivially copyable callback that tells a receiver the
 /// channel changed. Built from a coroutine handle (waking resumes it) or from
 /// a function pointer and a context pointer. A default-constructed Waker is
@@ -439,6 +529,8 @@ template <class T>
 class Receiver;
 template <class T>
 class RecvAwaiter;
+template <class T>
+class CancellableRecvAwaiter;
 
 /// The result of a poll: empty while the receive is pending.
 template <class T>
@@ -483,19 +575,294 @@ constexpr const char* row_of(std::size_t state) noexcept {
 }
 
 // ---------------------------------------------------------------------------
+// Wait cell: receives that may stop waiting
+// ---------------------------------------------------------------------------
+//
+// A plain co_await recv() registers its coroutine handle as the waker, and
+// the sender always resumes it. A receive that may give up (stop_token
+// cancellation, a timeout) cannot do that: a sender that already took a waker
+// out of its slot calls it even if the receiver registered another one since
+// (algorithm.md, last section), so a withdrawn coroutine handle could be
+// resumed late, twice, or after its frame is gone.
+//
+// Such receives register the cell's waker instead: one value, the same for
+// every wait, and they arm their real target (a coroutine handle, or the
+// cell's semaphore for a blocked thread) in the cell. The sender recognizes
+// the cell's waker and, after its final RMW, notifies the cell with its epoch
+// (which sender of the block it is). The cell word decides, with one CAS each,
+// whether the sender or the receiver's side (a stop callback, a timeout) gets
+// to wake the target: exactly one of them does, exactly once.
+//
+// word = epoch << 4 | NOTIFIED | CANCELLED | PARKED | ARMED
+//   ARMED      a target is armed for `epoch` and nobody claimed it yet
+//   PARKED     the target really waits: whoever claims it must wake it. Until
+//              then the arming receiver is still running and, if it finds the
+//              target claimed, carries on by itself.
+//   CANCELLED  the receiver's side claimed the target
+//   NOTIFIED   the sender of `epoch` completed and notified the cell
+//
+// The notification comes after the sender's final RMW on the state, when the
+// receiver may have seen the completion already and be freeing the block.
+// `pins` keeps the block alive meanwhile: a sender pins it before any RMW
+// made with the cell's waker in hand and unpins it when done; a half that
+// would free the block sets OWNERS_GONE instead while pins are held, and the
+// last unpin frees it.
+
+inline constexpr std::uint64_t ARMED = 0b0001;
+inline constexpr std::uint64_t PARKED = 0b0010;
+inline constexpr std::uint64_t CANCELLED = 0b0100;
+inline constexpr std::uint64_t NOTIFIED = 0b1000;
+inline constexpr unsigned EPOCH_SHIFT = 4;
+inline constexpr std::uint64_t OWNERS_GONE = std::uint64_t{1} << 63;
+
+constexpr std::uint64_t epoch_of(std::uint64_t word) noexcept { return word >> EPOCH_SHIFT; }
+
+// How a claim by the receiver's side ended.
+enum class Claim {
+    lost,            // the sender claimed the target first
+    claimed,         // claimed before the target parked: nobody wakes it
+    claimed_parked,  // claimed a parked target: the claimer must wake it
+};
+
+class WaitCell {
+public:
+    // The waker that a receive through this cell registers in the channel.
+    Waker waker() noexcept { return Waker(&notified_by_sender_only, this); }
+    bool is_waker(const Waker& waker) noexcept { return waker == this->waker(); }
+
+    // The target that wakes a thread blocked in a receive.
+    Waker semaphore_waker() noexcept { return Waker(&release_semaphore, this); }
+    Semaphore& semaphore() noexcept { return semaphore_; }
+
+    // Receiver: arms `target` for `epoch` (parked at once if the receiver
+    // waits on the semaphore). False if the sender of `epoch` notified the
+    // cell already: it completed, do not wait.
+    //
+    // | word              | to                  | result        |
+    // |-------------------|---------------------|---------------|
+    // | epoch, NOTIFIED   | unchanged           | not armed     |
+    // | anything else     | epoch, ARMED[|PARKED]| armed        |
+    bool arm(std::uint64_t epoch, const Waker& target, bool parked) noexcept {
+        target_.store(target);
+        const std::uint64_t armed = epoch << EPOCH_SHIFT | ARMED | (parked ? PARKED : 0);
+        // Acquire (load and CAS failure): if this finds NOTIFIED, the sender's
+        // completion, published by its release CAS in notify(), is visible.
+        std::uint64_t word = word_.load(std::memory_order::acquire);
+        do {
+            if (epoch_of(word) == epoch && (word & NOTIFIED) != 0) {
+                MULTISHOT_TRANSITION("cell arm", "notified");
+                return false;
+            }
+            // Release: publishes target_ to the claimer's acquire CAS.
+        } while (!word_.compare_exchange_weak(word, armed, std::memory_order::release,
+                                              std::memory_order::acquire));
+        MULTISHOT_TRANSITION("cell arm", "armed");
+        return true;
+    }
+
+    // Receiver (coroutine), its last touch of anything before suspending:
+    // true if the target is still armed, so that the coroutine must wait.
+    //
+    // | word        | to          | result                  |
+    // |-------------|-------------|-------------------------|
+    // | ARMED       | +PARKED     | parked: suspend         |
+    // | not ARMED   | +PARKED     | claimed: carry on       |
+    bool park() noexcept {
+        // Release: the claimer that resumes the coroutine on its own thread
+        // reads this in its acquire CAS, so everything the coroutine did
+        // before suspending happens before it runs again. Acquire: if claimed
+        // already, what the claimer published (the sender's completion) is
+        // visible when the coroutine carries on.
+        const bool armed =
+            (word_.fetch_or(PARKED, std::memory_order::acq_rel) & ARMED) != 0;
+        MULTISHOT_TRANSITION("cell park", armed ? "armed" : "claimed");
+        return armed;
+    }
+
+    // The receiver's side (a stop callback, a timeout, or the receiver
+    // withdrawing after finding the sender done): claims the target armed
+    // for `epoch`.
+    //
+    // | word                   | to                         | result         |
+    // |------------------------|----------------------------|----------------|
+    // | epoch, ARMED|PARKED    | epoch, PARKED|CANCELLED    | claimed_parked |
+    // | epoch, ARMED           | epoch, CANCELLED           | claimed        |
+    // | anything else          | unchanged                  | lost           |
+    Claim cancel(std::uint64_t epoch) noexcept {
+        std::uint64_t word = word_.load(std::memory_order::relaxed);
+        do {
+            if (epoch_of(word) != epoch || (word & ARMED) == 0) {
+                MULTISHOT_TRANSITION("cell cancel", "lost");
+                return Claim::lost;
+            }
+            // Acquire: a claimer of a parked coroutine resumes it, so what the
+            // coroutine did before parking (release in park()) must be visible.
+            // No release: the claim publishes nothing but itself.
+        } while (!word_.compare_exchange_weak(word, (word & ~ARMED) | CANCELLED,
+                                              std::memory_order::acquire,
+                                              std::memory_order::relaxed));
+        const bool parked = (word & PARKED) != 0;
+        MULTISHOT_TRANSITION("cell cancel", parked ? "claimed parked" : "claimed");
+        return parked ? Claim::claimed_parked : Claim::claimed;
+    }
+
+    // True if the receiver's side claimed the target armed for `epoch`. Read
+    // by the receiver after it was woken or carried on.
+    bool cancelled(std::uint64_t epoch) const noexcept {
+        // Relaxed: the receiver runs again only after the claim (the claimer
+        // woke it, or park() read the claim), so coherence yields it.
+        const std::uint64_t word = word_.load(std::memory_order::relaxed);
+        return epoch_of(word) == epoch && (word & CANCELLED) != 0;
+    }
+
+    // The target armed last (the claimer of a parked target wakes it).
+    Waker target() const noexcept { return target_.load(); }
+
+    // Sender of `epoch`, after its final RMW and while pinned: records the
+    // completion and claims the target armed for `epoch`, waking it if parked.
+    //
+    // | word                   | to                          | result        |
+    // |------------------------|-----------------------------|---------------|
+    // | epoch' > epoch         | unchanged                   | stale: none   |
+    // | epoch' < epoch         | epoch, NOTIFIED             | none armed    |
+    // | epoch, ARMED|PARKED    | epoch, PARKED|NOTIFIED      | wake target   |
+    // | epoch, ARMED           | epoch, NOTIFIED             | receiver goes on |
+    // | epoch, not ARMED       | epoch, ...|NOTIFIED         | none armed    |
+    void notify(std::uint64_t epoch) {
+        std::uint64_t word = word_.load(std::memory_order::relaxed);
+        std::uint64_t next;
+        do {
+            if (epoch_of(word) > epoch) {
+                MULTISHOT_TRANSITION("cell notify", "stale");
+                return;
+            }
+            next = epoch_of(word) < epoch ? (epoch << EPOCH_SHIFT | NOTIFIED)
+                                          : ((word & ~ARMED) | NOTIFIED);
+            // Release: publishes the sender's completion to an arm() or park()
+            // that reads NOTIFIED or the claim. Acquire: the target armed with
+            // release in arm(), and the coroutine's state before park().
+        } while (!word_.compare_exchange_weak(word, next, std::memory_order::acq_rel,
+                                              std::memory_order::relaxed));
+        const bool claimed = epoch_of(word) == epoch && (word & ARMED) != 0;
+        const bool parked = claimed && (word & PARKED) != 0;
+        MULTISHOT_TRANSITION("cell notify",
+                             parked ? "claimed parked" : claimed ? "claimed" : "none armed");
+        if (parked) target_.load().wake();
+    }
+
+    // Sender, before an RMW on the state made with the cell's waker in hand.
+    void pin() noexcept {
+        // Relaxed: the pin is sequenced before the sender's release RMW on the
+        // state, which happens before any release_owner() that follows the
+        // completion, so release_owner() sees the pin.
+        pins_.fetch_add(1, std::memory_order::relaxed);
+    }
+
+    // Sender, when done with the cell: true if the caller must free the block.
+    bool unpin() noexcept {
+        // Release: this notifier's accesses happen before the free by the last
+        // party. Acquire: if this frees, the other parties' accesses happen
+        // before the free.
+        const bool last = pins_.fetch_sub(1, std::memory_order::acq_rel) == (OWNERS_GONE | 1);
+        MULTISHOT_TRANSITION("cell unpin", last ? "last: free" : "not last");
+        return last;
+    }
+
+    // The half that found the channel closed and would free the block: true
+    // if it may free it now, false if the last unpin will.
+    bool release_owner() noexcept {
+        // Acq_rel: as unpin(), from the owner's side.
+        const bool unpinned =
+            (pins_.fetch_or(OWNERS_GONE, std::memory_order::acq_rel) & ~OWNERS_GONE) == 0;
+        MULTISHOT_TRANSITION("release owner", unpinned ? "free now" : "pinned: defer");
+        return unpinned;
+    }
+
+private:
+    // The cell's waker is an identity that the sender recognizes; it calls
+    // notify() with its epoch instead of calling the waker.
+    static void notified_by_sender_only(void*) {
+        MULTISHOT_ASSERT(false, "internal error: a wait cell's waker was called directly");
+    }
+    static void release_semaphore(void* cell) {
+        static_cast<WaitCell*>(cell)->semaphore_.release();
+    }
+
+    Atomic<std::uint64_t> word_{0};
+    Atomic<std::uint64_t> pins_{0};
+    SharedCell<Waker> target_;
+    Semaphore semaphore_{0};
+};
+
+// ---------------------------------------------------------------------------
 // Shared block
 // ---------------------------------------------------------------------------
 //
 // Allocated once by the Receiver and freed by whichever half is destroyed
-// last. The state word alone decides who may touch `value` and `wakers`.
+// last (or by a sender still notifying the wait cell, see WaitCell). The
+// state word alone decides who may touch `value`, `wakers` and `epoch`.
 template <class T>
 struct Block {
+    explicit Block(void (*deallocate)(Block*) noexcept) noexcept : deallocate(deallocate) {}
+    Block(const Block&) = delete;
+    Block& operator=(const Block&) = delete;
+
     // A new block is closed with no value ("0 0 1"): recv completes at once
     // with closed, and sender() succeeds.
     Atomic<std::size_t> state{EMPTY};
     ValueSlot<T> value;
     SharedCell<Waker> wakers[2];
+    // How many senders the receiver has created: written by sender() while
+    // no sender is alive, read by the sender it creates.
+    SharedCell<std::uint64_t> epoch;
+    WaitCell cell;
+    // Frees the block through the allocator that allocated it.
+    void (*const deallocate)(Block*) noexcept;
 };
+
+// A Block that carries the allocator it was allocated with.
+template <class T, class Allocator>
+struct AllocatedBlock final : Block<T> {
+    using BlockAllocator =
+        typename std::allocator_traits<Allocator>::template rebind_alloc<AllocatedBlock>;
+    using Traits = std::allocator_traits<BlockAllocator>;
+
+    explicit AllocatedBlock(const BlockAllocator& allocator) noexcept
+        : Block<T>(&deallocate_block), allocator(allocator) {}
+
+    static Block<T>* allocate(const Allocator& allocator) {
+        BlockAllocator block_allocator(allocator);
+        AllocatedBlock* block = Traits::allocate(block_allocator, 1);
+        return std::construct_at(block, block_allocator);
+    }
+
+    static void deallocate_block(Block<T>* base) noexcept {
+        AllocatedBlock* block = static_cast<AllocatedBlock*>(base);
+        BlockAllocator block_allocator(block->allocator);
+        std::destroy_at(block);
+        Traits::deallocate(block_allocator, block, 1);
+    }
+
+    [[no_unique_address]] BlockAllocator allocator;
+};
+
+// The half that found the channel closed frees the block, unless a sender is
+// still notifying the wait cell: then the last unpin frees it.
+template <class T>
+void release_owner(Block<T>* block) noexcept {
+    if (block->cell.release_owner()) block->deallocate(block);
+}
+
+// A sender done with the wait cell frees the block if it is the last party.
+template <class T>
+void unpin(Block<T>* block) noexcept {
+    if (block->cell.unpin()) block->deallocate(block);
+}
+
+// The parameter type of Sender<T>::send: T, or a placeholder for void.
+struct NoValue {};
+template <class T>
+using SendParameter = std::conditional_t<std::is_void_v<T>, NoValue, T>;
 
 }  // namespace detail
 
@@ -507,14 +874,30 @@ struct Block {
 ///
 /// Creating a Receiver allocates the shared block, the channel's only
 /// allocation. `sender()` recycles the sending half through that block for
-/// as long as the receiver lives. Use one Receiver from one thread at a time.
+/// as long as the receiver lives. Use one Receiver from one thread at a time,
+/// and one receive at a time (recv, recv(stop_token), poll_recv, try_recv or
+/// a blocking receive).
+///
+/// Which receive to use:
+///   co_await recv()             a coroutine that waits until the sender acts
+///   co_await recv(stop_token)   the same, but a stop request ends the wait
+///   poll_recv(waker)            a task runtime's own poll loop
+///   try_recv()                  a check that never waits
+///   recv_blocking(), recv_for(), recv_until()   a plain thread
 template <class T>
 class Receiver {
 public:
     using value_type = T;
 
-    /// Allocates the shared block. The first sender() succeeds.
-    Receiver() : block_(new detail::Block<T>()) {}
+    /// Allocates the shared block with std::allocator. The first sender()
+    /// succeeds.
+    Receiver() : Receiver(std::allocator_arg, std::allocator<std::byte>()) {}
+
+    /// Allocates the shared block with (a rebound copy of) `allocator`, e.g.
+    /// a std::pmr::polymorphic_allocator; the block is freed through it.
+    template <class Allocator>
+    Receiver(std::allocator_arg_t, const Allocator& allocator)
+        : block_(detail::AllocatedBlock<T, Allocator>::allocate(allocator)) {}
 
     Receiver(Receiver&& other) noexcept
         : block_(std::exchange(other.block_, nullptr)),
@@ -563,6 +946,7 @@ public:
 
         if (!detail::is_empty(state)) block.value.destroy();
         block.wakers[0].store(Waker{});
+        block.epoch.store(block.epoch.load() + 1);
         // Relaxed: the new sender does not exist yet; whoever receives it gets
         // it through a hand-off that carries this store with it.
         block.state.store(detail::OPEN | detail::EMPTY, std::memory_order::relaxed);
@@ -584,6 +968,60 @@ public:
         return RecvAwaiter<T>(*this);
     }
 
+    /// A cancellable awaitable receive: `co_await r.recv(token)` yields the
+    /// value, RecvError::closed, or RecvError::cancelled if stop is requested
+    /// on `token` before the sender acts.
+    ///
+    /// The coroutine is resumed exactly once: inline by the sender (as for
+    /// recv()), or inline by the thread that requests stop. If stop was
+    /// requested before the await, it completes at once with cancelled,
+    /// unless the value (or closure) is already there: a completed sender
+    /// wins over a stop request. After cancelled the sender may still send;
+    /// receive again to get the value. Throws usage_error on a moved-from
+    /// receiver.
+    CancellableRecvAwaiter<T> recv(std::stop_token token) {
+        require_valid("multishot::Receiver::recv: receiver is empty (moved-from)");
+        return CancellableRecvAwaiter<T>(*this, std::move(token));
+    }
+
+    /// Never waits: the value, RecvError::empty while a sender is alive and
+    /// has not sent, or RecvError::closed. A value or closed completes the
+    /// receive like recv() (sender() then succeeds). One load, no RMW. Throws
+    /// usage_error on a moved-from receiver.
+    RecvResult<T> try_recv() {
+        require_valid("multishot::Receiver::try_recv: receiver is empty (moved-from)");
+        assert_no_suspended_recv();
+        const std::size_t state = load_state();
+        if (detail::is_open(state)) return RecvError::empty;
+        return complete(state);
+    }
+
+    /// Blocks the calling thread, without spinning, until the sender sends
+    /// (the value) or is destroyed (RecvError::closed). Throws usage_error on
+    /// a moved-from receiver.
+    RecvResult<T> recv_blocking() {
+        return receive_blocking([](detail::Semaphore& semaphore) {
+            semaphore.acquire();
+            return true;
+        });
+    }
+
+    /// As recv_blocking(), but gives up with RecvError::timed_out after
+    /// `timeout`. The receive stays open: a later receive gets the value.
+    template <class Rep, class Period>
+    RecvResult<T> recv_for(const std::chrono::duration<Rep, Period>& timeout) {
+        return recv_until(std::chrono::steady_clock::now() + timeout);
+    }
+
+    /// As recv_blocking(), but gives up with RecvError::timed_out at
+    /// `deadline`. The receive stays open: a later receive gets the value.
+    template <class Clock, class Duration>
+    RecvResult<T> recv_until(const std::chrono::time_point<Clock, Duration>& deadline) {
+        return receive_blocking([&deadline](detail::Semaphore& semaphore) {
+            return semaphore.try_acquire_until(deadline);
+        });
+    }
+
     /// The poll layer for task runtimes: attempts to complete the receive,
     /// registering `waker` to be called when the sender acts if it cannot.
     ///
@@ -596,9 +1034,7 @@ public:
     /// moved-from receiver.
     PollResult<T> poll_recv(const Waker& waker) {
         require_valid("multishot::Receiver::poll_recv: receiver is empty (moved-from)");
-        MULTISHOT_ASSERT(!awaiting_,
-                         "poll_recv() called while a co_await recv() on the same receiver is "
-                         "suspended: two receives outstanding at once");
+        assert_no_suspended_recv();
         std::size_t state = load_state();
         if (detail::is_open(state)) {
             state = register_waker(waker, state);
@@ -609,9 +1045,45 @@ public:
 
 private:
     friend class RecvAwaiter<T>;
+    friend class CancellableRecvAwaiter<T>;
 
     void require_valid(const char* message) const {
         if (block_ == nullptr) throw usage_error(message);
+    }
+
+    void assert_no_suspended_recv() const noexcept {
+        MULTISHOT_ASSERT(!awaiting_,
+                         "a receive started while a co_await recv() on the same receiver is "
+                         "suspended: two receives outstanding at once");
+    }
+
+    // A blocking receive through the wait cell, its target the cell's
+    // semaphore: `wait` acquires the semaphore, or returns false when it gives
+    // up (timed out).
+    template <class Wait>
+    RecvResult<T> receive_blocking(Wait wait) {
+        require_valid("multishot::Receiver::recv_blocking: receiver is empty (moved-from)");
+        assert_no_suspended_recv();
+        std::size_t state = load_state();
+        if (!detail::is_open(state)) return complete(state);
+
+        detail::WaitCell& cell = block_->cell;
+        const std::uint64_t epoch = block_->epoch.load();
+        if (!cell.arm(epoch, cell.semaphore_waker(), /*parked=*/true)) return complete(load_state());
+
+        state = register_waker(cell.waker(), state);
+        if (!detail::is_open(state)) {
+            // The sender completed meanwhile. If it claimed the target, its
+            // release of the semaphore is on the way: take it, so that no
+            // permit outlives this receive.
+            if (cell.cancel(epoch) == detail::Claim::lost) cell.semaphore().acquire();
+            return complete(state);
+        }
+        if (!wait(cell.semaphore())) {
+            if (cell.cancel(epoch) != detail::Claim::lost) return RecvError::timed_out;
+            cell.semaphore().acquire();  // lost to the sender: its release is on the way
+        }
+        return complete(load_state());
     }
 
     // Poll, fast path: the state, to be passed to register_waker() if it is
@@ -708,6 +1180,7 @@ private:
     // If moving the value out throws, the value stays in the slot, owned by
     // the block, and the exception propagates.
     RecvResult<T> complete(std::size_t state) {
+        MULTISHOT_ASSERT(!detail::is_open(state), "internal error: completing an open receive");
         detail::Block<T>& block = *block_;
         if (detail::is_empty(state)) {
             // Relaxed: the sender is gone, nobody else reads the state.
@@ -721,7 +1194,10 @@ private:
     }
 
     static RecvResult<T> take_value(detail::Block<T>& block) {
-        if constexpr (std::is_nothrow_move_constructible_v<T>) {
+        if constexpr (std::is_void_v<T>) {
+            block.value.destroy();
+            return RecvResult<T>(std::in_place);
+        } else if constexpr (std::is_nothrow_move_constructible_v<T>) {
             RecvResult<T> result(std::in_place, std::move(block.value.get()));
             block.value.destroy();
             return result;
@@ -753,15 +1229,14 @@ private:
 
         // Acquire: if the sender is gone, synchronizes with its release RMW so
         // that its value can be destroyed and the block freed.
-        // No release needed: when the sender is alive and will free the block,
-        // the receiver's last writes to shared cells (a waker slot) were
-        // published by the release swap of its step 2, and this swap, being an
-        // RMW, continues that release sequence to the sender's acquire RMW.
-        const std::size_t state = block->state.exchange(0, std::memory_order::acquire);
+        // Release: if the sender is alive it frees the block, after the
+        // receiver's last writes to shared cells (the wait cell's target may
+        // have been written after the last release swap of a poll).
+        const std::size_t state = block->state.exchange(0, std::memory_order::acq_rel);
         MULTISHOT_TRANSITION("~Receiver", detail::row_of(state));
         if (detail::is_open(state)) return;
         if (!detail::is_empty(state)) block->value.destroy();
-        delete block;
+        detail::release_owner(block);
     }
 
     detail::Block<T>* block_;
@@ -826,6 +1301,94 @@ private:
     std::size_t state_ = detail::OPEN;
 };
 
+/// Returned by Receiver::recv(std::stop_token); `co_await` it once. Not
+/// copyable or movable: use it as the operand of co_await.
+///
+/// It waits through the block's wait cell (see detail::WaitCell): the sender
+/// and the stop callback each try to claim the armed coroutine with one CAS,
+/// and only the winner resumes it.
+template <class T>
+class CancellableRecvAwaiter {
+public:
+    CancellableRecvAwaiter(const CancellableRecvAwaiter&) = delete;
+    CancellableRecvAwaiter& operator=(const CancellableRecvAwaiter&) = delete;
+
+    /// Ready when the sender already acted (it wins over a stop request), or
+    /// when stop was requested already.
+    bool await_ready() noexcept {
+        receiver_.assert_no_suspended_recv();
+        state_ = receiver_.load_state();
+        if (!detail::is_open(state_)) return true;
+        cancelled_early_ = token_.stop_requested();
+        return cancelled_early_;
+    }
+
+    /// Arms the coroutine in the wait cell, registers the cell's waker and
+    /// parks; suspends unless the sender or a stop request claimed it first.
+    bool await_suspend(std::coroutine_handle<> handle) noexcept {
+        receiver_.awaiting_ = true;
+        detail::Block<T>& block = *receiver_.block_;
+        epoch_ = block.epoch.load();
+        if (!block.cell.arm(epoch_, Waker(handle), /*parked=*/false)) {
+            state_ = receiver_.load_state();  // the sender completed
+            return false;
+        }
+        // A stop request from now on claims the target; until park() nobody
+        // resumes the coroutine, so this awaiter is still ours to use.
+        stop_callback_.emplace(token_, Canceller{this});
+        const std::size_t state = receiver_.register_waker(block.cell.waker(), state_);
+        if (!detail::is_open(state)) {
+            // The sender completed meanwhile: complete the receive. The target
+            // stays armed but not parked, so a late claim wakes nobody.
+            state_ = state;
+            return false;
+        }
+        return block.cell.park();  // the last touch: true means suspended
+    }
+
+    /// The value, RecvError::closed, or RecvError::cancelled.
+    RecvResult<T> await_resume() {
+        receiver_.awaiting_ = false;
+        stop_callback_.reset();  // waits for a stop callback running elsewhere
+        if (cancelled_early_) return RecvError::cancelled;
+        if (detail::is_open(state_)) {
+            if (receiver_.block_->cell.cancelled(epoch_)) return RecvError::cancelled;
+            // Claimed by the sender. Relaxed: as in RecvAwaiter::await_resume,
+            // the claim came after the sender's final RMW and the coroutine
+            // runs after the claim.
+            state_ = receiver_.block_->state.load(std::memory_order::relaxed);
+        }
+        return receiver_.complete(state_);
+    }
+
+private:
+    friend class Receiver<T>;
+    CancellableRecvAwaiter(Receiver<T>& receiver, std::stop_token token) noexcept
+        : receiver_(receiver), token_(std::move(token)) {}
+
+    // The stop callback. std::stop_callback's destructor waits for a callback
+    // running on another thread, so this awaiter outlives every call.
+    struct Canceller {
+        CancellableRecvAwaiter* awaiter;
+        void operator()() const noexcept { awaiter->cancel(); }
+    };
+
+    // Claims the coroutine for the stop request; if it was parked, resumes it
+    // here, inline. Touches nothing after the resumption.
+    void cancel() noexcept {
+        detail::WaitCell& cell = receiver_.block_->cell;
+        if (cell.cancel(epoch_) == detail::Claim::claimed_parked) cell.target().wake();
+    }
+
+    Receiver<T>& receiver_;
+    std::stop_token token_;
+    std::size_t state_ = detail::OPEN;
+    std::uint64_t epoch_ = 0;
+    bool cancelled_early_ = false;
+    // Declared last, destroyed first.
+    std::optional<std::stop_callback<Canceller>> stop_callback_;
+};
+
 // ---------------------------------------------------------------------------
 // Sender
 // ---------------------------------------------------------------------------
@@ -873,7 +1436,19 @@ public:
     /// Sends `value` and consumes the sender. Throws usage_error on an empty
     /// sender. If moving `value` into the channel throws, the sender is left
     /// as it was (strong guarantee).
-    void send(T value) { emplace(std::move(value)); }
+    void send(detail::SendParameter<T> value)
+        requires(!std::is_void_v<T>)
+    {
+        emplace(std::move(value));
+    }
+
+    /// Sends on a void channel and consumes the sender. Throws usage_error on
+    /// an empty sender.
+    void send()
+        requires std::is_void_v<T>
+    {
+        emplace();
+    }
 
     /// Constructs the value in the channel from `args` and consumes the
     /// sender. Throws usage_error on an empty sender. If the construction
@@ -902,6 +1477,8 @@ private:
     // One wrapping subtraction of O|E implements the table: x11 - 011 = x00,
     // and x10 - 011 borrows into I, giving !x11 (plus high bits when x==0).
     static void publish_value(detail::Block<T>* block) {
+        // Read now: once the value is announced, sender() may rewrite it.
+        const std::uint64_t epoch = block->epoch.load();
         // Relaxed: only the sender changes I, and it saw the state that
         // sender() stored through the hand-off that gave it this sender.
         std::size_t index = detail::index_of(block->state.load(std::memory_order::relaxed));
@@ -909,6 +1486,7 @@ private:
             // Take the waker before announcing the value: once the value is
             // announced, the receiver may recycle the block at once.
             const Waker waker = block->wakers[index].load();
+            const bool to_cell = pin_if_cell(block, waker);
             // Release: publishes the value (and, on a retry, the read of the
             // previous slot) to the receiver's acquire load or RMW.
             // Acquire: synchronizes with the receiver's release swap that
@@ -918,18 +1496,42 @@ private:
                 block->state.fetch_sub(detail::OPEN | detail::EMPTY, std::memory_order::acq_rel);
             MULTISHOT_TRANSITION("send", detail::row_of(state));
             if (!detail::is_open(state)) {
+                if (to_cell) detail::unpin(block);  // never the last: nobody set OWNERS_GONE
                 block->value.destroy();
-                delete block;
+                detail::release_owner(block);
                 return;
             }
             if (detail::is_empty(state)) {
-                // The block may be recycled or freed by now: only the local
-                // copy of the waker is used.
-                waker.wake();
+                wake(block, waker, to_cell, epoch);
                 return;
             }
+            if (to_cell) detail::unpin(block);  // never the last: the receiver is alive
             index = 1 - index;
         }
+    }
+
+    // True, after pinning the block, if `waker` is the wait cell's: the sender
+    // will touch the cell after its final RMW.
+    static bool pin_if_cell(detail::Block<T>* block, const Waker& waker) noexcept {
+        if (!block->cell.is_waker(waker)) return false;
+        block->cell.pin();
+        return true;
+    }
+
+    // After the final RMW: wakes the receiver. The block may be recycled or
+    // freed by now unless pinned: a plain waker is used from its local copy,
+    // and the wait cell is notified under the pin.
+    static void wake(detail::Block<T>* block, const Waker& waker, bool to_cell,
+                     std::uint64_t epoch) {
+        if (!to_cell) {
+            waker.wake();
+            return;
+        }
+        struct Unpin {
+            detail::Block<T>* block;
+            ~Unpin() { detail::unpin(block); }
+        } unpin_on_exit{block};
+        block->cell.notify(epoch);
     }
 
     // Sender destroyed without sending.
@@ -942,12 +1544,14 @@ private:
     void close() noexcept {
         if (block_ == nullptr) return;
         detail::Block<T>* block = std::exchange(block_, nullptr);
+        const std::uint64_t epoch = block->epoch.load();
         // Relaxed: only the sender changes I (see publish_value); the CAS
         // below corrects any stale O or E bit.
         std::size_t state = block->state.load(std::memory_order::relaxed);
         std::size_t index = detail::index_of(state);
         for (;;) {
             const Waker waker = block->wakers[index].load();
+            const bool to_cell = pin_if_cell(block, waker);
             std::size_t next;
             do {
                 next = detail::is_empty(state)
@@ -961,13 +1565,15 @@ private:
                                                          std::memory_order::relaxed));
             MULTISHOT_TRANSITION("~Sender", detail::row_of(state));
             if (!detail::is_open(state)) {
-                delete block;
+                if (to_cell) detail::unpin(block);  // never the last: nobody set OWNERS_GONE
+                detail::release_owner(block);
                 return;
             }
             if (detail::is_empty(state)) {
-                waker.wake();
+                wake(block, waker, to_cell, epoch);
                 return;
             }
+            if (to_cell) detail::unpin(block);  // never the last: the receiver is alive
             index = 1 - index;
         }
     }
@@ -979,12 +1585,19 @@ private:
 // channel()
 // ---------------------------------------------------------------------------
 
+/// A new channel whose shared block is allocated with `allocator`: its first
+/// sender and its receiver.
+template <class T, class Allocator>
+std::pair<Sender<T>, Receiver<T>> channel(std::allocator_arg_t, const Allocator& allocator) {
+    Receiver<T> receiver(std::allocator_arg, allocator);
+    Sender<T> sender = *receiver.sender();
+    return {std::move(sender), std::move(receiver)};
+}
+
 /// A new channel: its first sender and its receiver.
 template <class T>
 std::pair<Sender<T>, Receiver<T>> channel() {
-    Receiver<T> receiver;
-    Sender<T> sender = *receiver.sender();
-    return {std::move(sender), std::move(receiver)};
+    return channel<T>(std::allocator_arg, std::allocator<std::byte>());
 }
 
 }  // namespace multishot
