@@ -1,6 +1,7 @@
-// B3: two threads ping-pong and block (sleep in the kernel) while waiting.
-// The baselines: std::atomic wait/notify, a raw futex, mutex + condition
-// variable + optional, and a std::promise/std::future pair per message.
+// B3: two threads ping-pong through two reused channels with recv_blocking,
+// sleeping in the kernel while they wait. The baselines: std::atomic
+// wait/notify, a raw futex, mutex + condition variable + optional, and a
+// std::promise/std::future pair per message.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -16,7 +17,34 @@
 
 #include <benchmark/benchmark.h>
 
+#include "support.hpp"
+
 namespace {
+
+// The pong side: answers every ping until the ping sender is dropped.
+void answer_pings_blocking(multishot::Receiver<bench::Ping> pings) {
+    for (;;) {
+        multishot::RecvResult<bench::Ping> ping = pings.recv_blocking();
+        if (!ping) return;
+        ping->reply.send(bench::Pong{*pings.sender()});
+    }
+}
+
+void B3_multishot_recv_blocking(benchmark::State& state) {
+    multishot::Receiver<bench::Ping> pings;
+    multishot::Sender<bench::Ping> to_pong = *pings.sender();
+    std::thread pong(answer_pings_blocking, std::move(pings));
+
+    multishot::Receiver<bench::Pong> pongs;
+    for (auto _ : state) {
+        to_pong.send(bench::Ping{*pongs.sender()});
+        to_pong = std::move(pongs.recv_blocking()->next);
+    }
+    // Dropping the unused sender closes the pong side's channel: it returns.
+    { const multishot::Sender<bench::Ping> closing = std::move(to_pong); }
+    pong.join();
+}
+BENCHMARK(B3_multishot_recv_blocking)->UseRealTime();
 
 constexpr std::uint32_t stop_value = ~std::uint32_t{0};
 
