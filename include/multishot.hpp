@@ -72,8 +72,12 @@
 // ---------------------------------------------------------------------------
 
 // MULTISHOT_ASSERT(cond, message): a precondition check active unless NDEBUG
-// is defined. On failure it prints "multishot: <message>" and aborts.
-#if defined(NDEBUG)
+// is defined. On failure it prints "multishot: <message>" and aborts (in the
+// model build, it fails the Relacy run).
+#if defined(MULTISHOT_RELACY)
+// In the model, a failed check is a failed model run, with its history.
+#define MULTISHOT_ASSERT(cond, message) RL_ASSERT((cond) && (message))
+#elif defined(NDEBUG)
 #define MULTISHOT_ASSERT(cond, message) ((void)0)
 #else
 #define MULTISHOT_ASSERT(cond, message) \
@@ -142,6 +146,9 @@ public:
     }
     V exchange(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
         return atomic_(MULTISHOT_SITE).exchange(value, to_relacy(order));
+    }
+    V fetch_add(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
+        return atomic_(MULTISHOT_SITE).fetch_add(value, to_relacy(order));
     }
     V fetch_sub(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
         return atomic_(MULTISHOT_SITE).fetch_sub(value, to_relacy(order));
@@ -538,6 +545,10 @@ using PollResult = std::optional<RecvResult<T>>;
 
 namespace detail {
 
+// Defined by the model suite (MULTISHOT_RELACY builds) to drive the receive
+// protocols step by step; a friend of Receiver.
+struct ModelAccess;
+
 // ---------------------------------------------------------------------------
 // State bits (see algorithm.md, "State bits")
 // ---------------------------------------------------------------------------
@@ -653,8 +664,11 @@ public:
                 MULTISHOT_TRANSITION("cell arm", "notified");
                 return false;
             }
-            // Release: publishes target_ to the claimer's acquire CAS.
-        } while (!word_.compare_exchange_weak(word, armed, std::memory_order::release,
+            // Release: publishes target_ to the claimer's acquire CAS. The
+            // acquire half is not needed on success; it is there because a
+            // failure order (acquire, see above) may not be stronger than the
+            // success order in C++11 and in Relacy's model.
+        } while (!word_.compare_exchange_weak(word, armed, std::memory_order::acq_rel,
                                               std::memory_order::acquire));
         MULTISHOT_TRANSITION("cell arm", "armed");
         return true;
@@ -1046,6 +1060,7 @@ public:
 private:
     friend class RecvAwaiter<T>;
     friend class CancellableRecvAwaiter<T>;
+    friend struct detail::ModelAccess;
 
     void require_valid(const char* message) const {
         if (block_ == nullptr) throw usage_error(message);
