@@ -493,7 +493,11 @@ private:
 /// a new waker while the sender is completing, the sender may call the waker
 /// of the previous poll after the new poll has already returned ready. A
 /// waker that re-queues a task (and a task that re-polls) handles this; see
-/// the last section of algorithm.md.
+/// the last section of algorithm.md. For the same reason the context of a
+/// waker must stay valid until every sender that may call it has returned
+/// from send(), emplace() or ~Sender(); the receiver cannot observe that, so
+/// a runtime keeps its task records alive for its own lifetime (or counts
+/// references to them).
 class Waker {
 public:
     using function_type = void (*)(void* context);
@@ -1039,7 +1043,9 @@ public:
     /// The poll layer for task runtimes: attempts to complete the receive,
     /// registering `waker` to be called when the sender acts if it cannot.
     ///
-    /// Returns the result, or an empty PollResult while pending. Poll again
+    /// Returns the result, or an empty PollResult while pending. Like every
+    /// receive, it completes at once with closed when no sender is alive and
+    /// no value waits (a new receiver before its first sender()). Poll again
     /// after the waker is called (a poll after a wake-up is always ready). A
     /// later poll may pass a different waker; the sender then calls the newest
     /// one, though a waker from an earlier poll may still be called once, late
