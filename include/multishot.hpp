@@ -1430,7 +1430,7 @@ public:
 
     Sender& operator=(Sender&& other) noexcept {
         if (this != &other) {
-            close();
+            if (block_ != nullptr) close();
             block_ = std::exchange(other.block_, nullptr);
         }
         return *this;
@@ -1441,7 +1441,10 @@ public:
 
     /// Closes the channel unless the sender was used: the receiver is woken
     /// and gets RecvError::closed.
-    ~Sender() { close(); }
+    ~Sender() {
+        // The check stays inline: moved-from senders are destroyed on hot paths.
+        if (block_ != nullptr) close();
+    }
 
     /// True unless the sender was moved from or used.
     bool valid() const noexcept { return block_ != nullptr; }
@@ -1563,7 +1566,6 @@ private:
     // | x 1 1 | 0 0 1  | wake the taken waker, done              |
     // | x 1 0 | !x 1 1 | retry with the other slot               |
     void close() noexcept {
-        if (block_ == nullptr) return;
         detail::Block<T>* block = std::exchange(block_, nullptr);
         const std::uint64_t epoch = block->epoch.load();
         // Relaxed: only the sender changes I (see publish_value); the CAS
