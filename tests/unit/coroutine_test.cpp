@@ -70,7 +70,7 @@ TEST_CASE("co_await: ready without suspending once the sender is done", "[corout
 
 // Checks that a coroutine suspends while the sender is alive, and is resumed
 // inline from within send() on the sending thread, before send() returns.
-TEST_CASE("co_await: suspends, and send() resumes it inline", "[coroutine]") {
+TEST_CASE("co_await: suspends and send() resumes it inline", "[coroutine]") {
     Receiver<int> receiver;
     Sender<int> sender = *receiver.sender();
     bool send_returned = false;

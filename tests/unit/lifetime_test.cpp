@@ -143,7 +143,7 @@ TEST_CASE("lifetime: sender replaced by move assignment closes its channel", "[l
 
 // Checks that destroying both halves at the same moment on two threads
 // destroys an already-sent value once, whichever goes first.
-TEST_CASE("lifetime: both halves destroyed concurrently, value sent", "[lifetime][thread]") {
+TEST_CASE("lifetime: both halves destroyed concurrently with a value sent", "[lifetime][thread]") {
     const CensusCheck census;
     for (int round = 0; round < concurrent_rounds; ++round) {
         std::optional<Receiver<Counted>> receiver(std::in_place);
@@ -158,7 +158,7 @@ TEST_CASE("lifetime: both halves destroyed concurrently, value sent", "[lifetime
 // with a registered waker) concurrently wakes the receiver at most once: only
 // if the sender went first. (That the block is freed exactly once is for the
 // sanitizers and the allocation-counting executable to see.)
-TEST_CASE("lifetime: both halves destroyed concurrently, nothing sent", "[lifetime][thread]") {
+TEST_CASE("lifetime: both halves destroyed concurrently with nothing sent", "[lifetime][thread]") {
     const bool poll_first = GENERATE(false, true);
     CountingWaker waker;
     for (int round = 0; round < concurrent_rounds; ++round) {
@@ -190,7 +190,7 @@ TEST_CASE("lifetime: send racing receiver destruction", "[lifetime][thread]") {
 // the channel is then recycled: a ready poll yields the value and no wake-up;
 // a pending one leaves the value unread, the waker called once, and the next
 // sender() destroys the value.
-TEST_CASE("lifetime: send racing a poll, then recycle", "[lifetime][thread]") {
+TEST_CASE("lifetime: send racing a poll then recycle", "[lifetime][thread]") {
     const CensusCheck census;
     CountingWaker waker;
     {

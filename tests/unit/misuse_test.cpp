@@ -50,7 +50,8 @@ bool contains(const std::string& text, const char* part) {
 // Checks that send and emplace on a moved-from sender throw usage_error saying
 // the sender is empty because it was moved from or used.
 TEST_CASE("misuse: send or emplace on a moved-from sender", "[misuse]") {
-    auto [sender, receiver] = multishot::channel<int>();
+    Receiver<int> receiver;
+    Sender<int> sender = *receiver.sender();
     Sender<int> moved_to = std::move(sender);
     CHECK_FALSE(sender.valid());
     const std::string send_message = usage_error_message([&] { sender.send(1); });
@@ -68,7 +69,8 @@ TEST_CASE("misuse: send or emplace on a moved-from sender", "[misuse]") {
 // Checks that a second send, or an emplace, through a used sender throws
 // usage_error saying the sender was already used, and delivers nothing.
 TEST_CASE("misuse: send or emplace on a used sender", "[misuse]") {
-    auto [sender, receiver] = multishot::channel<int>();
+    Receiver<int> receiver;
+    Sender<int> sender = *receiver.sender();
     sender.send(1);
     CHECK_FALSE(sender.valid());
     const std::string send_message = usage_error_message([&] { sender.send(2); });
@@ -247,7 +249,7 @@ Task<int> suspend_once(std::coroutine_handle<>& handle) {
 }
 
 // Checks that a Waker built from a coroutine handle resumes that coroutine.
-TEST_CASE("Waker: from a coroutine handle, resumes it", "[waker]") {
+TEST_CASE("Waker: from a coroutine handle resumes it", "[waker]") {
     std::coroutine_handle<> handle;
     Task<int> task = suspend_once(handle);
     REQUIRE_FALSE(task.done());

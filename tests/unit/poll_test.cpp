@@ -55,7 +55,7 @@ constexpr int concurrent_rounds = 1000;
 
 // Checks that sending or destroying the sender before the first poll makes
 // that poll ready, without calling the waker.
-TEST_CASE("poll: consumed before the first poll, the first poll is ready", "[poll]") {
+TEST_CASE("poll: consumed before the first poll makes the first poll ready", "[poll]") {
     Receiver<int> receiver;
     CountingWaker waker;
     for (const Consumption& how : consumptions) {
@@ -70,7 +70,7 @@ TEST_CASE("poll: consumed before the first poll, the first poll is ready", "[pol
 
 // Checks that a pending poll's waker is called exactly once when the sender
 // sends or is destroyed, and that the next poll is then ready.
-TEST_CASE("poll: consumed after a pending poll, the waker is called once", "[poll]") {
+TEST_CASE("poll: consumed after a pending poll calls the waker once", "[poll]") {
     Receiver<int> receiver;
     CountingWaker waker;
     for (const Consumption& how : consumptions) {
@@ -88,7 +88,7 @@ TEST_CASE("poll: consumed after a pending poll, the waker is called once", "[pol
 
 // Checks that after the waker changed once, only the newest waker is called,
 // and that a ready poll (here with the older waker) calls none.
-TEST_CASE("poll: after changing the waker once, only the newest is called", "[poll]") {
+TEST_CASE("poll: after changing the waker once only the newest is called", "[poll]") {
     CountingWaker first;
     CountingWaker second;
     for (const Consumption& how : consumptions) {
@@ -108,7 +108,7 @@ TEST_CASE("poll: after changing the waker once, only the newest is called", "[po
 
 // Checks the same after the waker changed twice (the second change reuses
 // the first waker slot).
-TEST_CASE("poll: after changing the waker twice, only the newest is called", "[poll]") {
+TEST_CASE("poll: after changing the waker twice only the newest is called", "[poll]") {
     CountingWaker first;
     CountingWaker second;
     CountingWaker third;
