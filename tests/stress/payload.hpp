@@ -15,7 +15,9 @@ namespace stress {
 /// taken. Moving transfers the number and leaves the source empty.
 class Payload {
 public:
-    explicit Payload(std::uint64_t sequence) noexcept : sequence_(sequence) { count_construction(); }
+    explicit Payload(std::uint64_t sequence) noexcept : sequence_(sequence) {
+        count_construction();
+    }
 
     Payload(Payload&& other) noexcept : sequence_(std::exchange(other.sequence_, 0)) {
         count_construction();

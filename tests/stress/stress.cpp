@@ -126,20 +126,47 @@ void pause_for(Delay delay) {
 
 constexpr auto stall_limit = std::chrono::seconds(60);
 
-// Spins, then yields, until `ready()`; fails if that takes over stall_limit.
-template <class Ready>
-void spin_until(Ready ready, const char* what, std::uint64_t cycle) {
-    std::optional<std::chrono::steady_clock::time_point> first_check;
-    for (std::uint32_t spins = 1; !ready(); ++spins) {
-        if (spins < 100)
+// One step of a wait: spins at first, then yields the processor. Fails if
+// the wait makes no progress for stall_limit.
+class Backoff {
+public:
+    Backoff(const char* what, std::uint64_t cycle) noexcept : what_(what), cycle_(cycle) {}
+
+    void pause() {
+        ++steps_;
+        if (steps_ < 100)
             cpu_relax();
         else
             std::this_thread::yield();
-        if (spins % 4096 != 0) continue;
-        const auto now = std::chrono::steady_clock::now();
-        if (!first_check) first_check = now;
-        if (now - *first_check > stall_limit) fail(what, cycle);
+        if (steps_ % 4096 == 0) check_progress();
     }
+
+private:
+    void check_progress() {
+        const auto now = std::chrono::steady_clock::now();
+        if (deadline_ == never) deadline_ = now + stall_limit;
+        if (now > deadline_) fail(what_, cycle_);
+    }
+
+    static constexpr auto never = std::chrono::steady_clock::time_point::max();
+
+    const char* what_;
+    std::uint64_t cycle_;
+    std::uint32_t steps_ = 0;
+    std::chrono::steady_clock::time_point deadline_ = never;
+};
+
+// Waits until `ready(flag)` and returns the flag's value, read with acquire.
+// `ready` must stay true once true (the flags only move forward).
+template <class V, class Ready>
+V wait_until(const std::atomic<V>& flag, Ready ready, const char* what, std::uint64_t cycle) {
+    Backoff backoff(what, cycle);
+    // Relaxed while spinning: only the value matters until it is ready, and
+    // acquire loads in a spin loop are costly under ThreadSanitizer.
+    while (!ready(flag.load(std::memory_order_relaxed))) backoff.pause();
+    // Acquire: reads the value that made `ready` true or a later one, so it
+    // synchronizes with the release store (or RMW) that wrote it.
+    return flag.load(std::memory_order_acquire);
 }
 
 // ---------------------------------------------------------------------------
@@ -176,8 +203,8 @@ public:
     }
 
     Job take(std::uint64_t cycle) {
-        // Acquire: pairs with post(), so that job_ is the posted job.
-        spin_until([&] { return posted_.load(std::memory_order_acquire) == cycle; },
+        // Acquire (in wait_until): pairs with post(), so that job_ is the job.
+        wait_until(posted_, [&](std::uint64_t posted) { return posted == cycle; },
                    "the sender thread waited too long for a job", cycle);
         Job job = std::move(job_);
         job_.sender.reset();
@@ -195,8 +222,9 @@ public:
     }
 
     void wait_completed(std::uint64_t cycle) const {
-        spin_until([&] { return completed(cycle); }, "the sender thread did not finish its job",
-                   cycle);
+        // Acquire (in wait_until): see complete().
+        wait_until(completed_, [&](std::uint64_t completed) { return completed == cycle; },
+                   "the sender thread did not finish its job", cycle);
     }
 
 private:
@@ -250,10 +278,14 @@ class WakeCounter {
 public:
     multishot::Waker waker() noexcept { return multishot::Waker(&WakeCounter::record, this); }
 
-    std::uint64_t calls() const noexcept {
-        // Acquire: pairs with record(); once a call is seen, the sender's RMW
-        // that completed the channel happens-before the next poll.
-        return calls_.load(std::memory_order_acquire);
+    // Acquire: pairs with record(); once a call is seen, the sender's RMW
+    // that completed the channel happens-before the next poll.
+    std::uint64_t calls() const noexcept { return calls_.load(std::memory_order_acquire); }
+
+    void wait_for_call_after(std::uint64_t calls_before, std::uint64_t cycle) const {
+        // Acquire (in wait_until): as calls().
+        wait_until(calls_, [&](std::uint64_t calls) { return calls != calls_before; },
+                   "the waker of a pending poll was never called", cycle);
     }
 
 private:
@@ -392,14 +424,17 @@ private:
         int current = 0;
         WakeRule wakes = WakeRule::none();
         bool woken = false;
+        Backoff backoff("a busy-polled receive never completed", cycle);
         for (std::uint32_t polls = 0;; ++polls) {
             if (multishot::PollResult<Payload> result = poll(current, wakes))
                 return {to_outcome(std::move(*result)), wakes, false};
             check(!woken, "a poll after its waker was called is pending", cycle);
             if (polls < switches) {
                 current = 1 - current;
-            } else if (!busy) {
-                wait_for_wake(current, cycle);
+            } else if (busy) {
+                backoff.pause();
+            } else {
+                wakers_[current].wait_for_call_after(calls_before_[current], cycle);
                 woken = true;
             }
         }
@@ -419,20 +454,15 @@ private:
         return result;
     }
 
-    void wait_for_wake(int index, std::uint64_t cycle) const {
-        spin_until([&] { return wakers_[index].calls() != calls_before_[index]; },
-                   "the waker of a pending poll was never called", cycle);
-    }
-
     CycleResult await_receive(std::uint64_t cycle) {
         std::atomic<bool> finished{false};
         Outcome outcome;
         {
             stress::SignallingTask task = await_into(receiver_, outcome);
             task.start(finished);
-            // Acquire: pairs with the task's release store, so that `outcome`
-            // is written and the frame may be destroyed.
-            spin_until([&] { return finished.load(std::memory_order_acquire); },
+            // Acquire (in wait_until): pairs with the task's release store, so
+            // that `outcome` is written and the frame may be destroyed.
+            wait_until(finished, [](bool done) { return done; },
                        "co_await recv() was never resumed", cycle);
         }
         return {outcome, WakeRule::none(), false};
@@ -577,8 +607,8 @@ void print_summary(const Config& config, const Stats& stats, double seconds) {
     std::printf("\n  values received %" PRIu64 ", closed received %" PRIu64
                 ", values discarded %" PRIu64 "\n",
                 stats.values, stats.closed, stats.expected_discards);
-    std::printf("  cycles with a pending poll %" PRIu64 ", waker calls %" PRIu64 ", receivers %" PRIu64
-                " (%" PRIu64 " destroyed before their sender finished)\n",
+    std::printf("  cycles with a pending poll %" PRIu64 ", waker calls %" PRIu64
+                ", receivers %" PRIu64 " (%" PRIu64 " destroyed before their sender finished)\n",
                 stats.cycles_with_pending_poll, stats.wake_calls, stats.receivers,
                 stats.receivers_destroyed_early);
 }
@@ -614,6 +644,6 @@ int main(int argc, char** argv) {
     }
     print_summary(config, run.stats, elapsed.count());
     if (!allocations_counted)
-        std::printf("  heap allocations not counted: operator new is the sanitizer's or valgrind's\n");
+        std::printf("  heap allocations not counted: operator new is not the counting one\n");
     return 0;
 }
