@@ -7,26 +7,46 @@
 
 namespace multishot_test {
 
-/// Runs `first` on a new thread and `second` on the calling thread. Both wait
-/// until the other has started, so that they overlap as much as the
-/// scheduler allows, and this returns once both have finished (also when
+/// Busy-waits for `turns` turns of a loop (about a nanosecond each).
+inline void spin_for(int turns) {
+    // The fence (a compiler barrier, no instruction) keeps the loop from
+    // being optimized away.
+    for (int turn = 0; turn < turns; ++turn) std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+/// Runs `first` on a new thread and `second` on the calling thread, started
+/// together once the new thread is up and spinning; `stagger` delays the
+/// start of `second` (if positive) or of `first` (if negative) by that many
+/// spin_for turns, so that a test varying it across rounds makes the two
+/// actions overlap in many ways. Returns once both have finished (also when
 /// `second` throws, for example a failed REQUIRE: only the calling thread
 /// may use Catch's assertions).
 template <class First, class Second>
-void run_concurrently(First&& first, Second&& second) {
-    std::atomic<int> arrived{0};
+void run_concurrently(First&& first, Second&& second, int stagger = 0) {
+    // 0: starting; 1: the new thread is waiting, spinning; 2: go.
     // Relaxed: the rendezvous only aligns the start times. The actions'
     // data is handed over by the jthread constructor and its join.
-    auto meet = [&arrived] {
-        arrived.fetch_add(1, std::memory_order_relaxed);
-        while (arrived.load(std::memory_order_relaxed) < 2) std::this_thread::yield();
-    };
+    std::atomic<int> phase{0};
     const std::jthread thread([&] {
-        meet();
+        phase.store(1, std::memory_order_relaxed);
+        // Spins (so as to see "go" within nanoseconds), yielding only if the
+        // calling thread is slow to come: the machine may be busy.
+        for (int spins = 0; phase.load(std::memory_order_relaxed) != 2; ++spins) {
+            if (spins > 100000) std::this_thread::yield();
+        }
+        spin_for(-stagger);
         std::forward<First>(first)();
     });
-    meet();
+    while (phase.load(std::memory_order_relaxed) != 1) std::this_thread::yield();
+    phase.store(2, std::memory_order_relaxed);
+    spin_for(stagger);
     std::forward<Second>(second)();
 }
+
+/// A stagger for round `round` of a concurrent test, cycling through 64
+/// values from -512 to 3520. On the development machine (2 vCPUs), the
+/// calling thread starts a few hundred turns ahead, and this range spreads a
+/// short action on each thread across all of their relative orders.
+inline int stagger_for(int round) { return (round % 64) * 64 - 512; }
 
 }  // namespace multishot_test

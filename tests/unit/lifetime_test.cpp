@@ -25,6 +25,7 @@ using multishot_test::Census;
 using multishot_test::Counted;
 using multishot_test::CountingWaker;
 using multishot_test::run_concurrently;
+using multishot_test::stagger_for;
 
 constexpr int concurrent_rounds = 1000;
 
@@ -149,7 +150,7 @@ TEST_CASE("lifetime: both halves destroyed concurrently with a value sent", "[li
         std::optional<Receiver<Counted>> receiver(std::in_place);
         std::optional<Sender<Counted>> sender = receiver->sender();
         sender->send(Counted(round));
-        run_concurrently([&] { sender.reset(); }, [&] { receiver.reset(); });
+        run_concurrently([&] { sender.reset(); }, [&] { receiver.reset(); }, stagger_for(round));
     }
     census.verify();
 }
@@ -165,7 +166,7 @@ TEST_CASE("lifetime: both halves destroyed concurrently with nothing sent", "[li
         std::optional<Receiver<Counted>> receiver(std::in_place);
         std::optional<Sender<Counted>> sender = receiver->sender();
         if (poll_first) CHECK_FALSE(receiver->poll_recv(waker.waker()).has_value());
-        run_concurrently([&] { sender.reset(); }, [&] { receiver.reset(); });
+        run_concurrently([&] { sender.reset(); }, [&] { receiver.reset(); }, stagger_for(round));
         CHECK(waker.take_count() <= (poll_first ? 1u : 0u));
     }
 }
@@ -180,7 +181,8 @@ TEST_CASE("lifetime: send racing receiver destruction", "[lifetime][thread]") {
         std::optional<Receiver<Counted>> receiver(std::in_place);
         Sender<Counted> sender = *receiver->sender();
         if (poll_first) CHECK_FALSE(receiver->poll_recv(waker.waker()).has_value());
-        run_concurrently([&] { sender.send(Counted(round)); }, [&] { receiver.reset(); });
+        run_concurrently([&] { sender.send(Counted(round)); }, [&] { receiver.reset(); },
+                         stagger_for(round));
         CHECK(waker.take_count() <= (poll_first ? 1u : 0u));
     }
     census.verify();
@@ -200,7 +202,8 @@ TEST_CASE("lifetime: send racing a poll then recycle", "[lifetime][thread]") {
             CHECK(census.live_since() == 0);
             PollResult<Counted> result;
             run_concurrently([&] { sender.send(Counted(round)); },
-                             [&] { result = receiver.poll_recv(waker.waker()); });
+                             [&] { result = receiver.poll_recv(waker.waker()); },
+                             stagger_for(round));
             if (result.has_value()) {
                 CHECK(result->value().value() == round);
                 CHECK(waker.take_count() == 0);

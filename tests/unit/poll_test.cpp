@@ -22,6 +22,7 @@ using multishot::RecvResult;
 using multishot::Sender;
 using multishot_test::CountingWaker;
 using multishot_test::run_concurrently;
+using multishot_test::stagger_for;
 
 // How a scenario consumes its sender, and what the receiver must then get.
 struct Consumption {
@@ -169,10 +170,25 @@ bool try_complete(Receiver<int>& receiver, CountingWaker& current, CountingWaker
     return true;
 }
 
-// Checks, with the sender consumed on another thread while the receiver polls,
-// that a notified waker always means the next poll is ready, that no waker
-// other than the newest is ever called after a pending poll, and that a
-// receive left pending is completed by exactly one call of the newest waker.
+// Polls until the receive completes, alternating between two wakers (each
+// poll but the first replaces the waker), with try_complete's checks after
+// every poll. Yields now and then, in case the sender's thread is not
+// running.
+void poll_alternating_until_complete(Receiver<int>& receiver, CountingWaker& first,
+                                     CountingWaker& second, const RecvResult<int>& expected) {
+    for (int poll = 0;; ++poll) {
+        const bool done = poll % 2 == 0 ? try_complete(receiver, first, second, expected)
+                                        : try_complete(receiver, second, first, expected);
+        if (done) return;
+        if (poll % 64 == 63) std::this_thread::yield();
+    }
+}
+
+// Checks, with the sender consumed on another thread while the receiver
+// polls and changes its waker at every poll, that a notified waker always
+// means the next poll is ready, and that no waker other than the newest is
+// ever called after a pending poll. The staggered start moves the sender's
+// action across the receiver's polls from round to round.
 TEST_CASE("poll: consumed while the receiver polls and changes its waker", "[poll][thread]") {
     for (const Consumption& how : concurrent_consumptions) {
         INFO(how.description);
@@ -180,21 +196,12 @@ TEST_CASE("poll: consumed while the receiver polls and changes its waker", "[pol
             CountingWaker first;
             CountingWaker second;
             auto [sender, receiver] = multishot::channel<int>();
-            bool completed = false;
-            run_concurrently([&, &sender = sender] { how.consume(std::move(sender)); },
-                             [&, &receiver = receiver] {
-                                 completed = try_complete(receiver, first, second, how.expected) ||
-                                             try_complete(receiver, second, first, how.expected) ||
-                                             try_complete(receiver, first, second, how.expected);
-                             });
-            if (completed) continue;
-            // Three pending polls, the last with `first`: the sender, now
-            // gone, called `first` once and `second` never.
-            CHECK(first.take_count() == 1);
-            CHECK(second.take_count() == 0);
-            const PollResult<int> result = receiver.poll_recv(second.waker());
-            REQUIRE(result.has_value());
-            CHECK(*result == how.expected);
+            run_concurrently(
+                [&, &sender = sender] { how.consume(std::move(sender)); },
+                [&, &receiver = receiver] {
+                    poll_alternating_until_complete(receiver, first, second, how.expected);
+                },
+                stagger_for(round));
         }
     }
 }
@@ -203,10 +210,10 @@ TEST_CASE("poll: consumed while the receiver polls and changes its waker", "[pol
 // polls once while it runs and, if that poll was pending, again after it
 // finished, when the waker must have been called exactly once.
 RecvResult<int> receive_racing(Receiver<int>& receiver, CountingWaker& waker,
-                               void (*consume)(Sender<int>), Sender<int> sender) {
+                               void (*consume)(Sender<int>), Sender<int> sender, int stagger) {
     PollResult<int> result;
     run_concurrently([&] { consume(std::move(sender)); },
-                     [&] { result = receiver.poll_recv(waker.waker()); });
+                     [&] { result = receiver.poll_recv(waker.waker()); }, stagger);
     if (!result.has_value()) {
         CHECK(waker.take_count() == 1);
         result = receiver.poll_recv(waker.waker());
@@ -224,11 +231,13 @@ TEST_CASE("poll: recycled after a sender consumed concurrently", "[poll][thread]
         for (int round = 0; round < concurrent_rounds; ++round) {
             CountingWaker waker;
             auto [sender, receiver] = multishot::channel<int>();
-            CHECK(receive_racing(receiver, waker, how.consume, std::move(sender)) == how.expected);
+            CHECK(receive_racing(receiver, waker, how.consume, std::move(sender),
+                                 stagger_for(round)) == how.expected);
             std::optional<Sender<int>> recycled = receiver.sender();
             REQUIRE(recycled.has_value());
             auto send_13 = [](Sender<int> s) { s.send(13); };
-            CHECK(receive_racing(receiver, waker, send_13, std::move(*recycled)) ==
+            CHECK(receive_racing(receiver, waker, send_13, std::move(*recycled),
+                                 stagger_for(round + 32)) ==
                   RecvResult<int>(std::in_place, 13));
             CHECK(waker.take_count() == 0);
         }
