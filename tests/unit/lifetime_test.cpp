@@ -27,7 +27,9 @@ using multishot_test::CountingWaker;
 using multishot_test::run_concurrently;
 using multishot_test::stagger_for;
 
-constexpr int concurrent_rounds = 1000;
+// Each round starts a thread: enough rounds to vary the race, few enough for
+// the TSan build.
+constexpr int concurrent_rounds = 500;
 
 // Fails the test case if a scenario leaked or double-destroyed a Counted.
 // Also checks that the scenario constructed some, so that it could fail.

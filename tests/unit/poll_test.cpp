@@ -53,6 +53,8 @@ const Consumption concurrent_consumptions[] = {consumptions[2], consumptions[3]}
 // Enough rounds for the sender to land between each pair of the receiver's
 // steps many times, short enough for the sanitizer builds.
 constexpr int concurrent_rounds = 1000;
+// The recycling test starts two threads a round.
+constexpr int recycle_rounds = 500;
 
 // Checks that sending or destroying the sender before the first poll makes
 // that poll ready, without calling the waker.
@@ -228,7 +230,7 @@ RecvResult<int> receive_racing(Receiver<int>& receiver, CountingWaker& waker,
 TEST_CASE("poll: recycled after a sender consumed concurrently", "[poll][thread]") {
     for (const Consumption& how : concurrent_consumptions) {
         INFO(how.description);
-        for (int round = 0; round < concurrent_rounds; ++round) {
+        for (int round = 0; round < recycle_rounds; ++round) {
             CountingWaker waker;
             auto [sender, receiver] = multishot::channel<int>();
             CHECK(receive_racing(receiver, waker, how.consume, std::move(sender),
