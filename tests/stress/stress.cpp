@@ -7,7 +7,9 @@
 // (send, emplace, or destroy without sending) and delay, and receives with a
 // randomly chosen plan: poll_recv with function wakers (waiting for the
 // waker, switching wakers, or busy polling), co_await recv() in a coroutine
-// that the sender thread resumes, or no receive at all: the receiver is
+// that the sender thread resumes, co_await recv(token) with a stop request at
+// a random moment (a cancelled receive is then completed by polling), or no
+// receive at all: the receiver is
 // destroyed (at once, while a poll is pending, or after the sender finished,
 // with the value pending) and replaced, or the value is left unread for the
 // next sender() to discard. Hand-offs between the threads spin, then yield:
@@ -23,7 +25,8 @@
 // Checked at the end: no Payload is alive and, where operator new is the
 // counting one (not under valgrind or clang's sanitizers), no heap allocation
 // is alive, the sender thread never allocated, and the main thread allocated
-// one block per Receiver and one frame per coroutine, nothing else.
+// one block per Receiver, one frame per coroutine and one shared state per
+// std::stop_source, nothing else.
 //
 // Any failure prints the cycle and what went wrong and aborts. A wait that
 // makes no progress for a minute fails the same way.
@@ -42,6 +45,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <stop_token>
 #include <thread>
 #include <utility>
 
@@ -262,15 +266,18 @@ std::uint64_t run_sender_thread(Mailbox& mailbox, std::uint64_t cycles) {
 // ---------------------------------------------------------------------------
 
 struct Outcome {
-    enum class Kind : std::uint8_t { none, value, closed, other_error };
+    enum class Kind : std::uint8_t { none, value, closed, cancelled, other_error };
     Kind kind = Kind::none;
     std::uint64_t sequence = 0;
 };
 
 Outcome to_outcome(multishot::RecvResult<Payload>&& result) {
     if (result) return {Outcome::Kind::value, result->take()};
-    if (result.error() == multishot::RecvError::closed) return {Outcome::Kind::closed, 0};
-    return {Outcome::Kind::other_error, 0};
+    switch (result.error()) {
+        case multishot::RecvError::closed: return {Outcome::Kind::closed, 0};
+        case multishot::RecvError::cancelled: return {Outcome::Kind::cancelled, 0};
+        default: return {Outcome::Kind::other_error, 0};
+    }
 }
 
 // Counts the calls of the Waker it hands out.
@@ -322,6 +329,11 @@ stress::SignallingTask await_into(Receiver& receiver, Outcome& outcome) {
     outcome = to_outcome(co_await receiver.recv());
 }
 
+stress::SignallingTask await_cancellable_into(Receiver& receiver, std::stop_token token,
+                                              Outcome& outcome) {
+    outcome = to_outcome(co_await receiver.recv(std::move(token)));
+}
+
 // ---------------------------------------------------------------------------
 // The receiving side (main thread)
 // ---------------------------------------------------------------------------
@@ -331,6 +343,7 @@ enum class Plan : std::uint8_t {
     poll_switching,   // poll, re-poll with the other waker 1 to 3 times, then wait
     busy_poll,        // poll with the same waker until ready
     await,            // co_await recv() in a coroutine
+    await_cancel,     // co_await recv(token), request stop; if cancelled, poll
     abandon_now,      // destroy the receiver right after posting the sender
     abandon_waiting,  // poll once; if pending, destroy the receiver
     abandon_done,     // wait for the sender thread, then destroy the receiver
@@ -339,12 +352,13 @@ enum class Plan : std::uint8_t {
 };
 
 constexpr std::array<const char*, static_cast<std::size_t>(Plan::count)> plan_names = {
-    "poll-wait",   "poll-switching", "busy-poll",    "await",
+    "poll-wait",   "poll-switching",  "busy-poll",    "await",         "await-cancel",
     "abandon-now", "abandon-waiting", "abandon-done", "recycle-unread"};
 
 Plan random_plan(Random& random) {
     // Weights in percent, in the order of Plan.
-    constexpr std::array<std::uint32_t, plan_names.size()> weights = {20, 15, 10, 25, 6, 8, 6, 10};
+    constexpr std::array<std::uint32_t, plan_names.size()> weights = {20, 15, 10, 17, 8,
+                                                                      6,  8,  6,  10};
     std::uint32_t roll = random.below(100);
     for (std::size_t plan = 0; plan < weights.size(); ++plan) {
         if (roll < weights[plan]) return static_cast<Plan>(plan);
@@ -361,6 +375,8 @@ struct Stats {
     std::uint64_t cycles_with_pending_poll = 0;
     std::uint64_t wake_calls = 0;
     std::uint64_t receivers = 1;
+    std::uint64_t stop_sources = 0;  // each allocates its shared state
+    std::uint64_t cancelled = 0;     // cancelled receives (received again after)
     std::uint64_t receivers_destroyed_early = 0;  // before the sender thread finished its job
 };
 
@@ -408,6 +424,7 @@ private:
             case Plan::poll_switching: return poll_until_ready(1 + random_.below(3), false, cycle);
             case Plan::busy_poll: return poll_until_ready(0, true, cycle);
             case Plan::await: return await_receive(cycle);
+            case Plan::await_cancel: return await_then_cancel(cycle);
             case Plan::abandon_now: return abandon_now(cycle);
             case Plan::abandon_waiting: return abandon_waiting(cycle);
             case Plan::abandon_done: return abandon_done(cycle);
@@ -468,6 +485,29 @@ private:
         return {outcome, WakeRule::none(), false};
     }
 
+    // Requests stop at a random moment while co_await recv(token) may be
+    // suspended. A cancelled receive stays open, and the sender may still
+    // act: receive again by polling, which must then get this cycle's outcome.
+    CycleResult await_then_cancel(std::uint64_t cycle) {
+        std::stop_source stop;
+        ++stats_.stop_sources;
+        std::atomic<bool> finished{false};
+        Outcome outcome;
+        {
+            stress::SignallingTask task =
+                await_cancellable_into(receiver_, stop.get_token(), outcome);
+            task.start(finished);
+            pause_for(random_delay(random_));
+            stop.request_stop();
+            // Acquire (in wait_until): as in await_receive().
+            wait_until(finished, [](bool done) { return done; },
+                       "co_await recv(token) was never resumed", cycle);
+        }
+        if (outcome.kind != Outcome::Kind::cancelled) return {outcome, WakeRule::none(), false};
+        ++stats_.cancelled;
+        return poll_until_ready(0, false, cycle);
+    }
+
     CycleResult abandon_now(std::uint64_t cycle) {
         replace_receiver(cycle);
         return skipped_receive();
@@ -515,9 +555,10 @@ private:
                 check(result.receive_skipped, "a receive completed without an outcome", cycle);
                 if (sent) ++stats_.expected_discards;
                 return;
+            case Outcome::Kind::cancelled:
             case Outcome::Kind::other_error: break;
         }
-        fail("a receive failed with an error other than closed", cycle);
+        fail("a receive ended with an error other than closed", cycle);
     }
 
     void check_wakes(const WakeRule& rule, std::uint64_t cycle) {
@@ -593,7 +634,7 @@ RunResult receive_all(Mailbox& mailbox, const Config& config) {
     RunResult run{side.stats(), stress::allocations_on_this_thread() - allocations_before, 0};
     const std::uint64_t frames =
         stress::SignallingTask::frames_allocated_on_this_thread - frames_before;
-    run.expected_main_allocations = run.stats.receivers + frames;
+    run.expected_main_allocations = run.stats.receivers + frames + run.stats.stop_sources;
     return run;
 }
 
@@ -604,6 +645,7 @@ void print_summary(const Config& config, const Stats& stats, double seconds) {
     std::printf("  plans:");
     for (std::size_t plan = 0; plan < plan_names.size(); ++plan)
         std::printf(" %s %" PRIu64, plan_names[plan], stats.plans[plan]);
+    std::printf("\n  cancelled receives %" PRIu64 " (then received again)", stats.cancelled);
     std::printf("\n  values received %" PRIu64 ", closed received %" PRIu64
                 ", values discarded %" PRIu64 "\n",
                 stats.values, stats.closed, stats.expected_discards);
@@ -638,8 +680,8 @@ int main(int argc, char** argv) {
               end);
         check(sender_allocations == 0, "the sender thread allocated", end);
         check(run.main_allocations == run.expected_main_allocations,
-              "the receiving thread allocated other than one block per Receiver and one frame "
-              "per coroutine",
+              "the receiving thread allocated other than one block per Receiver, one frame "
+              "per coroutine and one state per stop_source",
               end);
     }
     print_summary(config, run.stats, elapsed.count());
