@@ -1463,7 +1463,8 @@ public:
     void send(detail::SendParameter<T> value)
         requires(!std::is_void_v<T>)
     {
-        emplace(std::move(value));
+        require_valid("multishot::Sender::send: sender is empty (moved-from or already used)");
+        deliver(std::move(value));
     }
 
     /// Sends on a void channel and consumes the sender. Throws usage_error on
@@ -1471,7 +1472,8 @@ public:
     void send()
         requires std::is_void_v<T>
     {
-        emplace();
+        require_valid("multishot::Sender::send: sender is empty (moved-from or already used)");
+        deliver();
     }
 
     /// Constructs the value in the channel from `args` and consumes the
@@ -1479,16 +1481,24 @@ public:
     /// throws, the sender is left as it was (strong guarantee).
     template <class... Args>
     void emplace(Args&&... args) {
-        if (block_ == nullptr)
-            throw usage_error(
-                "multishot::Sender::send: sender is empty (moved-from or already used)");
-        block_->value.construct(std::forward<Args>(args)...);
-        publish_value(std::exchange(block_, nullptr));
+        require_valid("multishot::Sender::emplace: sender is empty (moved-from or already used)");
+        deliver(std::forward<Args>(args)...);
     }
 
 private:
     friend class Receiver<T>;
     explicit Sender(detail::Block<T>* block) noexcept : block_(block) {}
+
+    void require_valid(const char* message) const {
+        if (block_ == nullptr) throw usage_error(message);
+    }
+
+    // Constructs the value and announces it; the sender is empty afterwards.
+    template <class... Args>
+    void deliver(Args&&... args) {
+        block_->value.construct(std::forward<Args>(args)...);
+        publish_value(std::exchange(block_, nullptr));
+    }
 
     // Announces the value constructed in the slot.
     //

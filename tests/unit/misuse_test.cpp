@@ -58,9 +58,9 @@ TEST_CASE("misuse: send or emplace on a moved-from sender", "[misuse]") {
     const std::string emplace_message = usage_error_message([&] { sender.emplace(1); });
     INFO(send_message);
     INFO(emplace_message);
-    CHECK(contains(send_message, "sender is empty"));
+    CHECK(contains(send_message, "Sender::send: sender is empty"));
     CHECK(contains(send_message, "moved-from"));
-    CHECK(contains(emplace_message, "sender is empty"));
+    CHECK(contains(emplace_message, "Sender::emplace: sender is empty"));
     // The channel is untouched: the moved-to sender still delivers.
     moved_to.send(2);
     CHECK(receiver.poll_recv({}) == RecvResult<int>(std::in_place, 2));
