@@ -19,8 +19,9 @@
 // a received value carries this cycle's sequence number and comes from a
 // sender that sent one, and "closed" from one that did not (nothing lost,
 // nothing duplicated, nothing stale); a poll after its waker was called is
-// ready; exactly the waker the sender is bound to call is called, once, and
-// no waker is called when no poll was pending; every value that was sent and
+// ready; when the last registering poll was left pending, exactly its waker
+// is called, once; otherwise at most one waker is called, and none when no
+// poll was ever pending; every value that was sent and
 // not received has been destroyed by the library, and no Payload is alive.
 // Checked at the end: no Payload is alive and, where operator new is the
 // counting one (not under valgrind or clang's sanitizers), no heap allocation
