@@ -1288,7 +1288,11 @@ public:
 
     /// Registers the coroutine as the waker; suspends unless the sender
     /// completed meanwhile.
-    bool await_suspend(std::coroutine_handle<> handle) noexcept {
+    ///
+    /// Not inlined: clang may otherwise keep this function's locals in the
+    /// coroutine frame and write them after the handle was published, racing
+    /// with the thread that resumes the coroutine (llvm/llvm-project#56301).
+    [[gnu::noinline]] bool await_suspend(std::coroutine_handle<> handle) noexcept {
         receiver_.awaiting_ = true;
         const std::size_t state = receiver_.register_waker(Waker(handle), state_);
         // Pending: the coroutine may already be running on the sender's
@@ -1346,7 +1350,8 @@ public:
 
     /// Arms the coroutine in the wait cell, registers the cell's waker and
     /// parks; suspends unless the sender or a stop request claimed it first.
-    bool await_suspend(std::coroutine_handle<> handle) noexcept {
+    /// Not inlined, for the reason given at RecvAwaiter::await_suspend.
+    [[gnu::noinline]] bool await_suspend(std::coroutine_handle<> handle) noexcept {
         receiver_.awaiting_ = true;
         detail::Block<T>& block = *receiver_.block_;
         epoch_ = block.epoch.load();
