@@ -19,13 +19,14 @@
 // on the thread that sends the value or destroys the sender, from within
 // `Sender::send`, `Sender::emplace` or `~Sender`.
 //
-// The state machine is described in algorithm.md (shipped with the project).
+// The state machine is described in docs/algorithm.md.
 // Each operation below carries its transition table and the reason for every
 // memory ordering; read them together with that note.
 //
 // Layout of this header, top-down: configuration and the sync layer, public
-// vocabulary types (errors, results, Waker), state bits, shared block,
-// Receiver, the recv() awaitable, Sender, channel().
+// vocabulary types (errors, results, Waker), state bits, the wait cell (for
+// receives that may stop waiting), shared block, Receiver, the awaitables,
+// Sender, channel().
 
 #ifndef MULTISHOT_HPP_INCLUDED
 #define MULTISHOT_HPP_INCLUDED
@@ -493,7 +494,7 @@ private:
 /// a new waker while the sender is completing, the sender may call the waker
 /// of the previous poll after the new poll has already returned ready. A
 /// waker that re-queues a task (and a task that re-polls) handles this; see
-/// the last section of algorithm.md. For the same reason the context of a
+/// docs/algorithm.md, "Withdrawing a waker". For the same reason the context of a
 /// waker must stay valid until every sender that may call it has returned
 /// from send(), emplace() or ~Sender(); the receiver cannot observe that, so
 /// a runtime keeps its task records alive for its own lifetime (or counts
@@ -597,7 +598,7 @@ constexpr const char* row_of(std::size_t state) noexcept {
 // the sender always resumes it. A receive that may give up (stop_token
 // cancellation, a timeout) cannot do that: a sender that already took a waker
 // out of its slot calls it even if the receiver registered another one since
-// (algorithm.md, last section), so a withdrawn coroutine handle could be
+// (docs/algorithm.md, "Withdrawing a waker"), so a withdrawn coroutine handle could be
 // resumed late, twice, or after its frame is gone.
 //
 // Such receives register the cell's waker instead: one value, the same for
