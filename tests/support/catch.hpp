@@ -24,4 +24,12 @@ struct StringMaker<multishot::RecvResult<T>> {
     }
 };
 
+template <>
+struct StringMaker<multishot::RecvResult<void>> {
+    static std::string convert(const multishot::RecvResult<void>& result) {
+        if (!result) return "error: " + std::string(multishot::to_string(result.error()));
+        return "sent";
+    }
+};
+
 }  // namespace Catch
