@@ -492,7 +492,9 @@ private:
 ///
 /// Runtime wakers must tolerate a late call: when a receiver polls again with
 /// a new waker while the sender is completing, the sender may call the waker
-/// of the previous poll after the new poll has already returned ready. A
+/// of an earlier poll (not always the previous one) after the new poll has
+/// already returned ready. It calls at most one waker per sender, and if the
+/// last poll returned pending, it calls that poll's waker. A
 /// waker that re-queues a task (and a task that re-polls) handles this; see
 /// docs/algorithm.md, "Withdrawing a waker". For the same reason the context of a
 /// waker must stay valid until every sender that may call it has returned
@@ -1048,9 +1050,9 @@ public:
     /// receive, it completes at once with closed when no sender is alive and
     /// no value waits (a new receiver before its first sender()). Poll again
     /// after the waker is called (a poll after a wake-up is always ready). A
-    /// later poll may pass a different waker; the sender then calls the newest
-    /// one, though a waker from an earlier poll may still be called once, late
-    /// (see Waker). Costs one load when ready, one RMW to register the first
+    /// later poll may pass a different waker; if the last poll is pending the
+    /// sender calls its waker, though when a poll races the sender's completion
+    /// a waker of an earlier poll may be called instead, late (see Waker). Costs one load when ready, one RMW to register the first
     /// waker of a sender's lifetime, two to replace it. Throws usage_error on a
     /// moved-from receiver.
     PollResult<T> poll_recv(const Waker& waker) {
