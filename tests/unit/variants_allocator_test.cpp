@@ -8,6 +8,7 @@
 
 #include "support/catch.hpp"
 #include "support/concurrent.hpp"
+#include "support/race_partner.hpp"
 #include "support/task.hpp"
 
 #include <multishot.hpp>
@@ -30,7 +31,7 @@ using multishot::Receiver;
 using multishot::RecvError;
 using multishot::RecvResult;
 using multishot::Sender;
-using multishot_test::run_concurrently;
+using multishot_test::RacePartner;
 using multishot_test::stagger_for;
 using multishot_test::Task;
 using namespace std::chrono_literals;
@@ -226,6 +227,7 @@ TEMPLATE_TEST_CASE("allocator: every byte comes back whichever half goes last", 
 // receiver destroyed), return every byte, in each round.
 TEMPLATE_TEST_CASE("allocator: channel halves finished concurrently return every byte",
                    "[allocator][thread]", ArenaSetup, PmrSetup) {
+    RacePartner partner;
     for (int round = 0; round < 200; ++round) {
         TestType setup;
         {
@@ -236,8 +238,7 @@ TEMPLATE_TEST_CASE("allocator: channel halves finished concurrently return every
                 if (round % 2 == 0) sender->send(round);
                 sender.reset();
             };
-            run_concurrently(finish_sender, [&receiver] { receiver.reset(); },
-                             stagger_for(round));
+            partner.race(finish_sender, [&receiver] { receiver.reset(); }, stagger_for(round));
         }
         check_all_returned(setup.ledger());
     }

@@ -10,6 +10,7 @@
 #include "support/catch.hpp"
 #include "support/concurrent.hpp"
 #include "support/counting.hpp"
+#include "support/race_partner.hpp"
 #include "support/task.hpp"
 
 #include <multishot.hpp>
@@ -30,12 +31,11 @@ using multishot::Sender;
 using multishot::usage_error;
 using multishot_test::Census;
 using multishot_test::Counted;
-using multishot_test::run_concurrently;
+using multishot_test::RacePartner;
 using multishot_test::stagger_for;
 using multishot_test::Task;
 
-// Each round starts a thread: enough rounds to vary the race, few enough for
-// the TSan build.
+// Enough rounds to vary the race, few enough for the TSan build.
 constexpr int racing_rounds = 2000;
 
 // What a coroutine's receives produced, written by the coroutine on whichever
@@ -238,11 +238,12 @@ TEST_CASE("cancel: on a moved-from receiver throws usage_error", "[cancel][misus
 
 // --- Races ------------------------------------------------------------------
 
-// The two racers of a round, one on a new thread and one on the calling
-// thread (which started the coroutine and is now free); they swap places
-// every other round. Each records its thread.
+// Races a stop request against `consume` (a send or a drop): one on the
+// partner thread, the other on the calling thread (which started the
+// coroutine and is now free); they swap places every other round. Each
+// records its thread.
 template <class Consume>
-void race_stop_against(std::stop_source& stop, Consume consume, int round,
+void race_stop_against(RacePartner& partner, std::stop_source& stop, Consume consume, int round,
                        std::thread::id& requester, std::thread::id& consumer) {
     auto request_stop = [&] {
         requester = std::this_thread::get_id();
@@ -253,9 +254,9 @@ void race_stop_against(std::stop_source& stop, Consume consume, int round,
         consume();
     };
     if (round % 2 == 0) {
-        run_concurrently(request_stop, consume_noting_thread, stagger_for(round));
+        partner.race(request_stop, consume_noting_thread, stagger_for(round));
     } else {
-        run_concurrently(consume_noting_thread, request_stop, stagger_for(round));
+        partner.race(consume_noting_thread, request_stop, stagger_for(round));
     }
 }
 
@@ -268,6 +269,7 @@ TEST_CASE("cancel: request_stop racing send", "[cancel][thread]") {
     const long live_before = Census::live();
     int cancelled = 0;
     {
+        RacePartner partner;
         Receiver<Counted> receiver;
         for (int round = 0; round < racing_rounds; ++round) {
             Sender<Counted> sender = *receiver.sender();
@@ -277,8 +279,8 @@ TEST_CASE("cancel: request_stop racing send", "[cancel][thread]") {
             REQUIRE(probe.results.empty());
             std::thread::id requester;
             std::thread::id sending_thread;
-            race_stop_against(
-                stop, [&] { sender.send(Counted(round)); }, round, requester, sending_thread);
+            race_stop_against(partner, stop, [&] { sender.send(Counted(round)); }, round,
+                              requester, sending_thread);
             REQUIRE(probe.results.size() == 1);
             REQUIRE(probe.stale_resumptions == 0);
             RecvResult<Counted> result = std::move(probe.results.front());
@@ -302,6 +304,7 @@ TEST_CASE("cancel: request_stop racing send", "[cancel][thread]") {
 // coroutine exactly once, with cancelled (then a follow-up receive gets
 // closed) or with closed.
 TEST_CASE("cancel: request_stop racing sender destruction", "[cancel][thread]") {
+    RacePartner partner;
     Receiver<int> receiver;
     for (int round = 0; round < racing_rounds; ++round) {
         std::optional<Sender<int>> sender = receiver.sender();
@@ -311,7 +314,7 @@ TEST_CASE("cancel: request_stop racing sender destruction", "[cancel][thread]") 
         REQUIRE(probe.results.empty());
         std::thread::id requester;
         std::thread::id destroyer;
-        race_stop_against(stop, [&] { sender.reset(); }, round, requester, destroyer);
+        race_stop_against(partner, stop, [&] { sender.reset(); }, round, requester, destroyer);
         REQUIRE(probe.results.size() == 1);
         REQUIRE(probe.stale_resumptions == 0);
         if (probe.cancelled_last()) {
@@ -332,6 +335,7 @@ TEST_CASE("cancel: request_stop racing sender destruction", "[cancel][thread]") 
 TEST_CASE("cancel: cancelled then waiting again racing send", "[cancel][thread]") {
     const Again again = GENERATE(Again::plain, Again::with_token);
     const std::stop_source never;
+    RacePartner partner;
     Receiver<int> receiver;
     for (int round = 0; round < racing_rounds; ++round) {
         Sender<int> sender = *receiver.sender();
@@ -342,8 +346,8 @@ TEST_CASE("cancel: cancelled then waiting again racing send", "[cancel][thread]"
         REQUIRE(probe.results.empty());
         std::thread::id requester;
         std::thread::id sending_thread;
-        race_stop_against(
-            stop, [&] { sender.send(round); }, round, requester, sending_thread);
+        race_stop_against(partner, stop, [&] { sender.send(round); }, round, requester,
+                          sending_thread);
         REQUIRE(probe.stale_resumptions == 0);
         const Results expected = probe.results.size() == 1
                                      ? Results{value(round)}
