@@ -327,6 +327,48 @@ TEST_CASE("cancel: request_stop racing sender destruction", "[cancel][thread]") 
     }
 }
 
+// Checks request_stop racing the start of a cancellable await: the stop
+// lands before the await, while the coroutine arms and parks, or after it
+// parked. Whichever, the coroutine completes exactly once, with cancelled,
+// and the receive stays open for the value sent afterwards.
+TEST_CASE("cancel: request_stop racing the start of the await", "[cancel][thread]") {
+    RacePartner partner;
+    Receiver<int> receiver;
+    for (int round = 0; round < racing_rounds; ++round) {
+        Sender<int> sender = *receiver.sender();
+        std::stop_source stop;
+        Probe<int> probe;
+        std::optional<Task<>> task;
+        partner.race([&stop] { stop.request_stop(); },
+                     [&] { task.emplace(receive_and_park(receiver, stop.get_token(), probe)); },
+                     stagger_for(round));
+        REQUIRE(probe.results == Results{RecvError::cancelled});
+        REQUIRE(probe.stale_resumptions == 0);
+        sender.send(round);
+        REQUIRE(receiver.try_recv() == value(round));
+    }
+}
+
+// Checks a send racing the start of a cancellable await whose stop is never
+// requested: the coroutine completes exactly once, with the value, whether
+// the value was there before the await or arrived while it armed, parked or
+// waited.
+TEST_CASE("cancel: send racing the start of the await", "[cancel][thread]") {
+    const std::stop_source never;
+    RacePartner partner;
+    Receiver<int> receiver;
+    for (int round = 0; round < racing_rounds; ++round) {
+        Sender<int> sender = *receiver.sender();
+        Probe<int> probe;
+        std::optional<Task<>> task;
+        partner.race([&] { sender.send(round); },
+                     [&] { task.emplace(receive_and_park(receiver, never.get_token(), probe)); },
+                     stagger_for(round));
+        REQUIRE(probe.results == Results{value(round)});
+        REQUIRE(probe.stale_resumptions == 0);
+    }
+}
+
 // Checks the withdraw-then-wait-again race: the coroutine, cancelled by a
 // stop request racing a send, at once waits again on the same receiver
 // (recv(), or recv(token2)). Whichever wins, the value is received exactly
