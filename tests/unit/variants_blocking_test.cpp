@@ -4,7 +4,6 @@
 // receive open after a timeout so that a later receive still gets the value.
 
 #include "support/catch.hpp"
-#include "support/concurrent.hpp"
 #include "support/counting.hpp"
 #include "support/race_partner.hpp"
 
