@@ -50,6 +50,13 @@
 #include <type_traits>
 #include <utility>
 
+#if defined(__linux__) && !defined(MULTISHOT_RELACY)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#endif
+
 #if defined(MULTISHOT_RELACY)
 // Model-checking build: atomics and shared non-atomic cells are mapped onto
 // Relacy's instrumented types. relacy.hpp defines keywords and standard names
@@ -219,7 +226,103 @@ private:
 #define MULTISHOT_SITE_PARAMS int = 0
 template <class V>
 using Atomic = std::atomic<V>;
+
+#if defined(__linux__)
+
+// The wait cell's binary semaphore: one waiter (the blocked receiver) and at
+// most one release per wait. libstdc++ 12's std::binary_semaphore is not used
+// because its timed wait polls with growing sleeps (up to 64 ms) instead of
+// sleeping in the kernel until released; this one sleeps on a futex with the
+// deadline, and its untimed wait is the same futex wait.
+class Semaphore {
+public:
+    explicit Semaphore(int initial) noexcept : state_(initial > 0 ? posted : empty) {}
+
+    void release() noexcept {
+        // Release: the waiter that takes the permit sees what the releaser
+        // did before releasing.
+        if (state_.exchange(posted, std::memory_order::release) == waiting) wake_waiter();
+    }
+
+    void acquire() noexcept {
+        while (!wait_until(nullptr)) {
+        }
+    }
+
+    template <class Clock, class Duration>
+    bool try_acquire_until(const std::chrono::time_point<Clock, Duration>& deadline) noexcept {
+        for (;;) {
+            const auto now = Clock::now();
+            if (now >= deadline) return try_take();
+            // Sleep on CLOCK_MONOTONIC for what remains, at most a day at a
+            // time: no overflow for a far deadline, and `Clock` is read again
+            // after every wake-up, whatever clock it is.
+            const auto remaining = deadline - now;
+            const std::chrono::nanoseconds step =
+                remaining > std::chrono::hours(24)
+                    ? std::chrono::nanoseconds(std::chrono::hours(24))
+                    : std::chrono::ceil<std::chrono::nanoseconds>(remaining);
+            const timespec monotonic_deadline = monotonic_after(step);
+            if (wait_until(&monotonic_deadline)) return true;
+        }
+    }
+
+private:
+    static constexpr std::uint32_t empty = 0;
+    static constexpr std::uint32_t posted = 1;
+    static constexpr std::uint32_t waiting = 2;
+
+    bool try_take() noexcept {
+        std::uint32_t expected = posted;
+        // Acquire: pairs with release().
+        return state_.compare_exchange_strong(expected, empty, std::memory_order::acquire,
+                                              std::memory_order::relaxed);
+    }
+
+    // Sleeps until released or `deadline` (CLOCK_MONOTONIC, null for none);
+    // true if it took the permit. May return false early (a signal).
+    bool wait_until(const timespec* deadline) noexcept {
+        if (try_take()) return true;
+        std::uint32_t expected = empty;
+        // Relaxed: announcing the waiter orders nothing; the futex checks the
+        // word again in the kernel.
+        if (!state_.compare_exchange_strong(expected, waiting, std::memory_order::relaxed) &&
+            expected == posted)
+            return try_take();
+        ::syscall(SYS_futex, futex_word(), FUTEX_WAIT_BITSET_PRIVATE, waiting, deadline, nullptr,
+                  FUTEX_BITSET_MATCH_ANY);
+        if (try_take()) return true;
+        expected = waiting;
+        // Relaxed: withdrawing the announcement orders nothing either. If a
+        // release came meanwhile, take its permit instead.
+        return !state_.compare_exchange_strong(expected, empty, std::memory_order::relaxed) &&
+               try_take();
+    }
+
+    void wake_waiter() noexcept {
+        ::syscall(SYS_futex, futex_word(), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+    }
+
+    std::uint32_t* futex_word() noexcept { return reinterpret_cast<std::uint32_t*>(&state_); }
+
+    static timespec monotonic_after(std::chrono::nanoseconds delay) noexcept {
+        timespec now{};
+        ::clock_gettime(CLOCK_MONOTONIC, &now);
+        const long long total = now.tv_nsec + delay.count() % 1'000'000'000;
+        timespec deadline{};
+        deadline.tv_sec = now.tv_sec + static_cast<time_t>(delay.count() / 1'000'000'000 +
+                                                           total / 1'000'000'000);
+        deadline.tv_nsec = static_cast<long>(total % 1'000'000'000);
+        return deadline;
+    }
+
+    std::atomic<std::uint32_t> state_;
+    static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+};
+
+#else
 using Semaphore = std::binary_semaphore;
+#endif
 
 class AccessShadow {
 public:
@@ -1021,26 +1124,33 @@ public:
     /// (the value) or is destroyed (RecvError::closed). Throws usage_error on
     /// a moved-from receiver.
     RecvResult<T> recv_blocking() {
-        return receive_blocking([](detail::Semaphore& semaphore) {
-            semaphore.acquire();
-            return true;
-        });
+        require_valid("multishot::Receiver::recv_blocking: receiver is empty (moved-from)");
+        return receive_blocking(untimed_wait);
     }
 
     /// As recv_blocking(), but gives up with RecvError::timed_out after
-    /// `timeout`. The receive stays open: a later receive gets the value.
+    /// `timeout` (measured on steady_clock). The receive stays open: a later
+    /// receive gets the value.
     template <class Rep, class Period>
     RecvResult<T> recv_for(const std::chrono::duration<Rep, Period>& timeout) {
-        return recv_until(std::chrono::steady_clock::now() + timeout);
+        require_valid("multishot::Receiver::recv_for: receiver is empty (moved-from)");
+        using Clock = std::chrono::steady_clock;
+        const Clock::time_point now = Clock::now();
+        // A timeout past what steady_clock can represent means no deadline
+        // (compared in double: converting it could overflow).
+        if (std::chrono::duration<double>(timeout) >=
+            std::chrono::duration<double>(Clock::time_point::max() - now))
+            return receive_blocking(untimed_wait);
+        return receive_blocking(
+            deadline_wait(now + std::chrono::ceil<Clock::duration>(timeout)));
     }
 
     /// As recv_blocking(), but gives up with RecvError::timed_out at
     /// `deadline`. The receive stays open: a later receive gets the value.
     template <class Clock, class Duration>
     RecvResult<T> recv_until(const std::chrono::time_point<Clock, Duration>& deadline) {
-        return receive_blocking([&deadline](detail::Semaphore& semaphore) {
-            return semaphore.try_acquire_until(deadline);
-        });
+        require_valid("multishot::Receiver::recv_until: receiver is empty (moved-from)");
+        return receive_blocking(deadline_wait(deadline));
     }
 
     /// The poll layer for task runtimes: attempts to complete the receive,
@@ -1081,12 +1191,23 @@ private:
                          "suspended: two receives outstanding at once");
     }
 
+    // How blocking receives wait on the cell's semaphore: true once acquired,
+    // false when giving up (timed out).
+    static bool untimed_wait(detail::Semaphore& semaphore) {
+        semaphore.acquire();
+        return true;
+    }
+    template <class Clock, class Duration>
+    static auto deadline_wait(const std::chrono::time_point<Clock, Duration>& deadline) {
+        return [deadline](detail::Semaphore& semaphore) {
+            return semaphore.try_acquire_until(deadline);
+        };
+    }
+
     // A blocking receive through the wait cell, its target the cell's
-    // semaphore: `wait` acquires the semaphore, or returns false when it gives
-    // up (timed out).
+    // semaphore, waiting with `wait`.
     template <class Wait>
     RecvResult<T> receive_blocking(Wait wait) {
-        require_valid("multishot::Receiver::recv_blocking: receiver is empty (moved-from)");
         assert_no_suspended_recv();
         std::size_t state = load_state();
         if (!detail::is_open(state)) return complete(state);
