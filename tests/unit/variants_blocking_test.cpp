@@ -12,6 +12,7 @@
 #include <chrono>
 #include <ctime>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -155,14 +156,69 @@ TEST_CASE("blocking: recv_until with steady_clock and system_clock", "[blocking]
     SECTION("system_clock") { check_recv_until_times_out<std::chrono::system_clock>(); }
 }
 
+// The message of the usage_error that `receive` throws.
+template <class Receive>
+std::string usage_error_message(Receive receive) {
+    try {
+        receive();
+    } catch (const usage_error& error) {
+        return error.what();
+    }
+    return "(no usage_error)";
+}
+
 // Checks that the blocking receives on a moved-from receiver throw
-// usage_error rather than touching a missing block.
+// usage_error naming the receive, rather than touching a missing block.
 TEST_CASE("blocking: on a moved-from receiver throws usage_error", "[blocking][misuse]") {
     Receiver<int> receiver;
     const Receiver<int> moved_to = std::move(receiver);
-    CHECK_THROWS_AS(receiver.recv_blocking(), usage_error);
-    CHECK_THROWS_AS(receiver.recv_for(0s), usage_error);
-    CHECK_THROWS_AS(receiver.recv_until(Clock::now()), usage_error);
+    CHECK_THAT(usage_error_message([&] { receiver.recv_blocking(); }),
+               Catch::Matchers::Contains("recv_blocking: receiver is empty"));
+    CHECK_THAT(usage_error_message([&] { receiver.recv_for(0s); }),
+               Catch::Matchers::Contains("recv_for: receiver is empty"));
+    CHECK_THAT(usage_error_message([&] { receiver.recv_until(Clock::now()); }),
+               Catch::Matchers::Contains("recv_until: receiver is empty"));
+}
+
+// Checks that a timeout too large for steady_clock waits for the value
+// instead of overflowing into a deadline in the past.
+TEST_CASE("blocking: recv_for with the largest durations waits for the value", "[blocking]") {
+    Receiver<int> receiver;
+    {
+        const std::jthread sending = send_later(*receiver.sender(), 31, short_wait);
+        CHECK(receiver.recv_for(std::chrono::hours::max()) == RecvResult<int>(std::in_place, 31));
+    }
+    {
+        const std::jthread sending = send_later(*receiver.sender(), 32, short_wait);
+        CHECK(receiver.recv_for(std::chrono::nanoseconds::max()) ==
+              RecvResult<int>(std::in_place, 32));
+    }
+}
+
+// Checks that a timed receive wakes soon after the send, not at its own
+// pace: the thread sleeps in the kernel until released. (libstdc++ 12's
+// std::binary_semaphore, used before, polled with sleeps of up to 64 ms and
+// woke some 30 ms late on average at these delays.)
+TEST_CASE("blocking: recv_for wakes promptly when the value is sent", "[blocking]") {
+    Receiver<int> receiver;
+    Clock::duration total_lateness{};
+    for (const auto delay : {150ms, 200ms, 250ms}) {
+        std::optional<Sender<int>> sender = receiver.sender();
+        REQUIRE(sender.has_value());
+        Clock::time_point sent_at;
+        std::jthread sending([&sent_at, &sender, delay] {
+            std::this_thread::sleep_for(delay);
+            sent_at = Clock::now();
+            sender->send(static_cast<int>(delay.count()));
+        });
+        const RecvResult<int> result = receiver.recv_for(10s);
+        const Clock::time_point received_at = Clock::now();
+        sending.join();
+        CHECK(result == RecvResult<int>(std::in_place, static_cast<int>(delay.count())));
+        total_lateness += received_at - sent_at;
+    }
+    // Generous for a loaded machine (a futex wake-up takes well under 1 ms).
+    CHECK(total_lateness < 20ms);
 }
 
 // The timeout for round `round` of a race: 0, 2, 4 or 6 microseconds. (A
