@@ -345,6 +345,8 @@ enum class Plan : std::uint8_t {
     busy_poll,        // poll with the same waker until ready
     await,            // co_await recv() in a coroutine
     await_cancel,     // co_await recv(token), request stop; if cancelled, poll
+    timed_wait,       // recv_for a few microseconds; if timed out, recv_blocking
+    timed_abandon,    // recv_for a few microseconds; if timed out, destroy the receiver
     abandon_now,      // destroy the receiver right after posting the sender
     abandon_waiting,  // poll once; if pending, destroy the receiver
     abandon_done,     // wait for the sender thread, then destroy the receiver
@@ -353,13 +355,15 @@ enum class Plan : std::uint8_t {
 };
 
 constexpr std::array<const char*, static_cast<std::size_t>(Plan::count)> plan_names = {
-    "poll-wait",   "poll-switching",  "busy-poll",    "await",         "await-cancel",
-    "abandon-now", "abandon-waiting", "abandon-done", "recycle-unread"};
+    "poll-wait",   "poll-switching",  "busy-poll",       "await",        "await-cancel",
+    "timed-wait",  "timed-abandon",   "abandon-now",     "abandon-waiting", "abandon-done",
+    "recycle-unread"};
 
 Plan random_plan(Random& random) {
     // Weights in percent, in the order of Plan.
-    constexpr std::array<std::uint32_t, plan_names.size()> weights = {20, 15, 10, 17, 8,
-                                                                      6,  8,  6,  10};
+    // The timed plans are rare: a blocked receive costs a kernel wake-up.
+    constexpr std::array<std::uint32_t, plan_names.size()> weights = {19, 14, 9, 16, 8, 4,
+                                                                      2,  6,  7, 6, 9};
     std::uint32_t roll = random.below(100);
     for (std::size_t plan = 0; plan < weights.size(); ++plan) {
         if (roll < weights[plan]) return static_cast<Plan>(plan);
@@ -378,6 +382,7 @@ struct Stats {
     std::uint64_t receivers = 1;
     std::uint64_t stop_sources = 0;  // each allocates its shared state
     std::uint64_t cancelled = 0;     // cancelled receives (received again after)
+    std::uint64_t timed_out = 0;     // timed-out receives (received again or abandoned)
     std::uint64_t receivers_destroyed_early = 0;  // before the sender thread finished its job
 };
 
@@ -426,6 +431,8 @@ private:
             case Plan::busy_poll: return poll_until_ready(0, true, cycle);
             case Plan::await: return await_receive(cycle);
             case Plan::await_cancel: return await_then_cancel(cycle);
+            case Plan::timed_wait: return timed_then_blocking(cycle);
+            case Plan::timed_abandon: return timed_then_abandon(cycle);
             case Plan::abandon_now: return abandon_now(cycle);
             case Plan::abandon_waiting: return abandon_waiting(cycle);
             case Plan::abandon_done: return abandon_done(cycle);
@@ -508,6 +515,30 @@ private:
         ++stats_.cancelled;
         return poll_until_ready(0, false, cycle);
     }
+
+    // A timed receive through the wait cell that often gives up: a timed-out
+    // receive stays open, and blocking again must get this cycle's outcome.
+    CycleResult timed_then_blocking(std::uint64_t) {
+        multishot::RecvResult<Payload> result = receiver_.recv_for(random_timeout());
+        if (result != multishot::RecvError::timed_out)
+            return {to_outcome(std::move(result)), WakeRule::none(), false};
+        ++stats_.timed_out;
+        return {to_outcome(receiver_.recv_blocking()), WakeRule::none(), false};
+    }
+
+    // Gives up on a timed receive and destroys the receiver, possibly while
+    // the sender notifies the wait cell (the block stays pinned until then).
+    CycleResult timed_then_abandon(std::uint64_t cycle) {
+        multishot::RecvResult<Payload> result = receiver_.recv_for(random_timeout());
+        if (result != multishot::RecvError::timed_out)
+            return {to_outcome(std::move(result)), WakeRule::none(), false};
+        ++stats_.timed_out;
+        replace_receiver(cycle);
+        return {{}, WakeRule::none(), true};
+    }
+
+    // 0 to 7 microseconds: the sender's random delay makes either side first.
+    std::chrono::microseconds random_timeout() { return std::chrono::microseconds(random_.below(8)); }
 
     CycleResult abandon_now(std::uint64_t cycle) {
         replace_receiver(cycle);
@@ -647,6 +678,7 @@ void print_summary(const Config& config, const Stats& stats, double seconds) {
     for (std::size_t plan = 0; plan < plan_names.size(); ++plan)
         std::printf(" %s %" PRIu64, plan_names[plan], stats.plans[plan]);
     std::printf("\n  cancelled receives %" PRIu64 " (then received again)", stats.cancelled);
+    std::printf(", timed-out receives %" PRIu64, stats.timed_out);
     std::printf("\n  values received %" PRIu64 ", closed received %" PRIu64
                 ", values discarded %" PRIu64 "\n",
                 stats.values, stats.closed, stats.expected_discards);
