@@ -1642,9 +1642,11 @@ private:
     static void publish_value(detail::Block<T>* block) {
         // Read now: once the value is announced, sender() may rewrite it.
         const std::uint64_t epoch = block->epoch.load();
-        // Relaxed: only the sender changes I, and it saw the state that
-        // sender() stored through the hand-off that gave it this sender.
-        std::size_t index = detail::index_of(block->state.load(std::memory_order::relaxed));
+        // I is 0 at first, without loading the state: sender() stored I=0
+        // and only the sender's own borrow changes I. (The receiver's step-2
+        // swap writes back the I it read, which is current: from x11 the
+        // sender can only complete, and step 1 reads x10 with an RMW.)
+        std::size_t index = 0;
         for (;;) {
             // Take the waker before announcing the value: once the value is
             // announced, the receiver may recycle the block at once.
@@ -1707,10 +1709,9 @@ private:
     void close() noexcept {
         detail::Block<T>* block = std::exchange(block_, nullptr);
         const std::uint64_t epoch = block->epoch.load();
-        // Relaxed: only the sender changes I (see publish_value); the CAS
-        // below corrects any stale O or E bit.
+        // Relaxed: the value only seeds the CAS below, which corrects it.
         std::size_t state = block->state.load(std::memory_order::relaxed);
-        std::size_t index = detail::index_of(state);
+        std::size_t index = 0;  // as in publish_value
         for (;;) {
             const Waker waker = block->wakers[index].load();
             const bool to_cell = pin_if_cell(block, waker);
