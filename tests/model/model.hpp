@@ -1,6 +1,6 @@
 // The Relacy model suite's harness: the transition recorder, a counting test
-// waker, a non-blocking hand-off between model threads, checks, the search
-// plans and the scenario registry.
+// waker, an eagerly started coroutine, a non-blocking hand-off between model
+// threads, checks, the search plans and the scenario registry.
 //
 // Include this, never multishot.hpp directly: the transition hook must be
 // defined before the header, and every standard header before relacy.hpp
@@ -96,6 +96,32 @@ private:
     }
 
     rl::atomic<int> calls_{0};
+};
+
+// An eagerly started coroutine; its frame lives until the Task is destroyed.
+class Task {
+public:
+    struct promise_type {
+        Task get_return_object() {
+            return Task(std::coroutine_handle<promise_type>::from_promise(*this));
+        }
+        std::suspend_never initial_suspend() noexcept { return {}; }
+        std::suspend_always final_suspend() noexcept { return {}; }
+        void return_void() noexcept {}
+        void unhandled_exception() noexcept { std::terminate(); }
+    };
+
+    Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    ~Task() {
+        if (handle_) handle_.destroy();
+    }
+
+    bool done() const { return handle_.done(); }
+
+private:
+    explicit Task(std::coroutine_handle<promise_type> handle) : handle_(handle) {}
+
+    std::coroutine_handle<promise_type> handle_;
 };
 
 // Hands an object from a producer thread to a consumer thread without

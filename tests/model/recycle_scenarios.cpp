@@ -1,8 +1,6 @@
 // Three-thread scenarios of the awaitable layer: a coroutine receives with
 // co_await (resumed inline on the sender's thread), recycles the channel and
 // hands the recycled sender to a third thread, which sends on it.
-#include <coroutine>
-#include <exception>
 #include <optional>
 #include <utility>
 
@@ -10,32 +8,6 @@
 
 namespace multishot_model {
 namespace {
-
-// An eagerly started coroutine; its frame lives until the Task is destroyed.
-class Task {
-public:
-    struct promise_type {
-        Task get_return_object() {
-            return Task(std::coroutine_handle<promise_type>::from_promise(*this));
-        }
-        std::suspend_never initial_suspend() noexcept { return {}; }
-        std::suspend_always final_suspend() noexcept { return {}; }
-        void return_void() noexcept {}
-        void unhandled_exception() noexcept { std::terminate(); }
-    };
-
-    Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-    ~Task() {
-        if (handle_) handle_.destroy();
-    }
-
-    bool done() const { return handle_.done(); }
-
-private:
-    explicit Task(std::coroutine_handle<promise_type> handle) : handle_(handle) {}
-
-    std::coroutine_handle<promise_type> handle_;
-};
 
 // Thread 0 starts a coroutine that receives from the first sender, recycles
 // the channel and offers the new sender to thread 2, then receives again.
