@@ -141,39 +141,6 @@ constexpr rl::memory_order to_relacy(std::memory_order order) noexcept {
     return rl::mo_seq_cst;
 }
 
-template <class V>
-class Atomic {
-public:
-    explicit Atomic(V initial) : atomic_(initial) {}
-
-    V load(std::memory_order order, MULTISHOT_SITE_PARAMS) const {
-        return atomic_(MULTISHOT_SITE).load(to_relacy(order));
-    }
-    void store(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
-        atomic_(MULTISHOT_SITE).store(value, to_relacy(order));
-    }
-    V exchange(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
-        return atomic_(MULTISHOT_SITE).exchange(value, to_relacy(order));
-    }
-    V fetch_add(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
-        return atomic_(MULTISHOT_SITE).fetch_add(value, to_relacy(order));
-    }
-    V fetch_sub(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
-        return atomic_(MULTISHOT_SITE).fetch_sub(value, to_relacy(order));
-    }
-    V fetch_or(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
-        return atomic_(MULTISHOT_SITE).fetch_or(value, to_relacy(order));
-    }
-    bool compare_exchange_weak(V& expected, V desired, std::memory_order success,
-                               std::memory_order failure, MULTISHOT_SITE_PARAMS) {
-        return atomic_(MULTISHOT_SITE)
-            .compare_exchange_weak(expected, desired, to_relacy(success), to_relacy(failure));
-    }
-
-private:
-    mutable rl::atomic<V> atomic_;
-};
-
 // Records a read or a write of a non-atomic cell with Relacy's race detector.
 class AccessShadow {
 public:
@@ -182,8 +149,61 @@ public:
     }
     void write(const char* site_file, unsigned site_line) { shadow_(MULTISHOT_SITE) = 0; }
 
+    // Destroying the cell (freeing the block) counts as a write: an access by
+    // another thread that does not happen before the free is a data race.
+    // (Relacy does not otherwise treat a free as an access.)
+    AccessShadow() = default;
+    AccessShadow(const AccessShadow&) = delete;
+    AccessShadow& operator=(const AccessShadow&) = delete;
+    ~AccessShadow() { write(__FILE__, __LINE__); }
+
 private:
     rl::var<int> shadow_{0};
+};
+
+template <class V>
+class Atomic {
+public:
+    explicit Atomic(V initial) : atomic_(initial) {}
+
+    V load(std::memory_order order, MULTISHOT_SITE_PARAMS) const {
+        lifetime_.read(site_file, site_line);
+        return atomic_(MULTISHOT_SITE).load(to_relacy(order));
+    }
+    void store(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
+        lifetime_.read(site_file, site_line);
+        atomic_(MULTISHOT_SITE).store(value, to_relacy(order));
+    }
+    V exchange(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
+        lifetime_.read(site_file, site_line);
+        return atomic_(MULTISHOT_SITE).exchange(value, to_relacy(order));
+    }
+    V fetch_add(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
+        lifetime_.read(site_file, site_line);
+        return atomic_(MULTISHOT_SITE).fetch_add(value, to_relacy(order));
+    }
+    V fetch_sub(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
+        lifetime_.read(site_file, site_line);
+        return atomic_(MULTISHOT_SITE).fetch_sub(value, to_relacy(order));
+    }
+    V fetch_or(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
+        lifetime_.read(site_file, site_line);
+        return atomic_(MULTISHOT_SITE).fetch_or(value, to_relacy(order));
+    }
+    bool compare_exchange_weak(V& expected, V desired, std::memory_order success,
+                               std::memory_order failure, MULTISHOT_SITE_PARAMS) {
+        lifetime_.read(site_file, site_line);
+        return atomic_(MULTISHOT_SITE)
+            .compare_exchange_weak(expected, desired, to_relacy(success), to_relacy(failure));
+    }
+
+private:
+    mutable rl::atomic<V> atomic_;
+    // Every operation counts as a read of this shadow, and destroying the
+    // atomic (freeing the block) as a write: atomic operations never race
+    // with each other, but a free that an operation does not happen before
+    // is a data race, as in C++.
+    AccessShadow lifetime_;
 };
 
 // A binary semaphore for blocking receives. Relacy explores both outcomes of
