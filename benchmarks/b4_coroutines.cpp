@@ -103,7 +103,7 @@ public:
     }
 
 private:
-    static void post(void* self) {
+    static void post(void* self) noexcept {
         Runner& runner = *static_cast<Runner*>(self);
         // release: see run().
         runner.woken_.store(1, std::memory_order_release);

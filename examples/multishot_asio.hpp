@@ -59,7 +59,7 @@ private:
     }
 
     // The waker's target, called once by the sender's thread.
-    static void wake(void* self) { static_cast<RecvOperation*>(self)->schedule_poll(); }
+    static void wake(void* self) noexcept { static_cast<RecvOperation*>(self)->schedule_poll(); }
 
     void poll() {
         multishot::PollResult<T> result = receiver_.poll_recv(multishot::Waker(&wake, this));

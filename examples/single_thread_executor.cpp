@@ -57,7 +57,7 @@ struct TaskRecord {
     int wakes = 0;  // calls of this task's waker, counted under the executor lock
 
     multishot::Waker waker() noexcept { return multishot::Waker(&wake, this); }
-    static void wake(void* record);
+    static void wake(void* record) noexcept;
 };
 
 // A coroutine run by the executor. It starts when the executor first runs it.
@@ -179,7 +179,7 @@ private:
     std::size_t unfinished_ = 0;
 };
 
-void TaskRecord::wake(void* record) {
+void TaskRecord::wake(void* record) noexcept {
     TaskRecord& task = *static_cast<TaskRecord*>(record);
     task.executor->wake(task);
 }

@@ -31,30 +31,84 @@
 #ifndef MULTISHOT_HPP_INCLUDED
 #define MULTISHOT_HPP_INCLUDED
 
+// C++20 with coroutines, or one clear error (before any standard header, whose
+// own errors would come first). MSVC reports the language level in _MSVC_LANG.
+#if defined(_MSVC_LANG)
+#define MULTISHOT_CPLUSPLUS _MSVC_LANG
+#else
+#define MULTISHOT_CPLUSPLUS __cplusplus
+#endif
+#if MULTISHOT_CPLUSPLUS < 202002L || !defined(__cpp_impl_coroutine)
+#error "multishot needs C++20 with coroutines (e.g. -std=c++20)"
+#endif
+#undef MULTISHOT_CPLUSPLUS
+
+#include <version>
+
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cerrno>
 #include <cstdlib>
 #include <coroutine>
+#include <exception>
 #include <iosfwd>
 #include <memory>
 #include <new>
 #include <optional>
-#include <semaphore>
 #include <stdexcept>
-#include <stop_token>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 
-#if defined(__linux__) && !defined(MULTISHOT_RELACY)
+// MULTISHOT_HAS_STOP_TOKEN: 1 if the standard library has std::stop_token
+// (libstdc++ 10 and later; libc++ 16 has none outside its experimental mode),
+// which co_await recv(std::stop_token) needs; 0 otherwise, and that receive
+// is not declared.
+#if defined(__cpp_lib_jthread)
+#define MULTISHOT_HAS_STOP_TOKEN 1
+#include <stop_token>
+#else
+#define MULTISHOT_HAS_STOP_TOKEN 0
+#endif
+
+// MULTISHOT_HAS_EXCEPTIONS: 0 under -fno-exceptions (or MSVC without /EHsc).
+// Then every misuse that would throw prints "multishot: <what() of the
+// exception>" and aborts, and a throwing T is the user's business.
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#define MULTISHOT_HAS_EXCEPTIONS 1
+#else
+#define MULTISHOT_HAS_EXCEPTIONS 0
+#endif
+
+// The blocking receives' wait: a futex on Linux, a mutex and a condition
+// variable elsewhere, or on Linux too with -DMULTISHOT_PORTABLE_WAIT.
+#if defined(__linux__) && !defined(MULTISHOT_PORTABLE_WAIT)
+#define MULTISHOT_FUTEX_WAIT 1
+#else
+#define MULTISHOT_FUTEX_WAIT 0
+#endif
+
+#if MULTISHOT_FUTEX_WAIT && !defined(MULTISHOT_RELACY)
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#elif !MULTISHOT_FUTEX_WAIT && !defined(MULTISHOT_RELACY)
+#include <condition_variable>
+#include <mutex>
+#endif
+
+// MULTISHOT_NOINLINE: the compiler's spelling of "never inline this".
+#if defined(_MSC_VER) && !defined(__clang__)
+#define MULTISHOT_NOINLINE __declspec(noinline)
+#else
+#define MULTISHOT_NOINLINE [[gnu::noinline]]
 #endif
 
 #if defined(MULTISHOT_RELACY)
@@ -110,6 +164,19 @@ namespace detail {
                                           unsigned line) noexcept {
     std::fprintf(stderr, "multishot: %s (%s:%u)\n", message, file, line);
     std::abort();
+}
+
+// Throws E(args...) or, without exceptions, prints "multishot: <what()>" and
+// aborts: a misuse is never silent either way.
+template <class E, class... Args>
+[[noreturn]] void raise(Args&&... args) {
+#if MULTISHOT_HAS_EXCEPTIONS
+    throw E(std::forward<Args>(args)...);
+#else
+    const E error(std::forward<Args>(args)...);
+    std::fprintf(stderr, "multishot: %s\n", error.what());
+    std::abort();
+#endif
 }
 
 // ---------------------------------------------------------------------------
@@ -196,6 +263,12 @@ public:
         return atomic_(MULTISHOT_SITE)
             .compare_exchange_weak(expected, desired, to_relacy(success), to_relacy(failure));
     }
+    bool compare_exchange_strong(V& expected, V desired, std::memory_order success,
+                                 std::memory_order failure, MULTISHOT_SITE_PARAMS) {
+        lifetime_.read(site_file, site_line);
+        return atomic_(MULTISHOT_SITE)
+            .compare_exchange_strong(expected, desired, to_relacy(success), to_relacy(failure));
+    }
 
 private:
     mutable rl::atomic<V> atomic_;
@@ -206,39 +279,64 @@ private:
     AccessShadow lifetime_;
 };
 
-// A binary semaphore for blocking receives. Relacy explores both outcomes of
-// a timed wait: the permit arrives, or the deadline passes first.
-class Semaphore {
+// The kernel side of the futex semaphore (see Semaphore): checking the word
+// and going to sleep are atomic with respect to a wake, as under the kernel's
+// futex bucket lock, which this mutex stands for. A timed wait may time out
+// (or a wait wake spuriously) at any moment: Relacy explores both.
+class Futex {
 public:
-    explicit Semaphore(int initial) : count_(initial) {}
+    // Sleeps while `word` holds `expected`, until woken or, if `timeout` is
+    // not null, until Relacy decides the timeout passed.
+    void wait(Atomic<std::uint32_t>& word, std::uint32_t expected,
+              const std::chrono::nanoseconds* timeout, MULTISHOT_SITE_PARAMS) {
+        bucket_.lock(MULTISHOT_SITE);
+        // Relaxed: the bucket lock orders this read after a waker's change of
+        // the word (the waker takes the lock to wake after changing it).
+        if (word.load(std::memory_order::relaxed, site_file, site_line) == expected) {
+            if (timeout != nullptr) {
+                sleepers_.wait_for(bucket_, *timeout, MULTISHOT_SITE);
+            } else {
+                sleepers_.wait(bucket_, MULTISHOT_SITE);
+            }
+        }
+        bucket_.unlock(MULTISHOT_SITE);
+    }
 
-    void release(MULTISHOT_SITE_PARAMS) {
-        count_(MULTISHOT_SITE).fetch_add(1, rl::mo_release);
-    }
-    void acquire(MULTISHOT_SITE_PARAMS) {
-        while (!try_acquire(site_file, site_line)) rl::yield(1, MULTISHOT_SITE);
-    }
-    template <class Clock, class Duration>
-    bool try_acquire_until(const std::chrono::time_point<Clock, Duration>&,
-                           MULTISHOT_SITE_PARAMS) {
-        if (try_acquire(site_file, site_line)) return true;
-        if (rl::rand(2) == 0) return false;
-        acquire(site_file, site_line);
-        return true;
+    // Wakes one sleeper, if any.
+    void wake_one(Atomic<std::uint32_t>&, MULTISHOT_SITE_PARAMS) {
+        bucket_.lock(MULTISHOT_SITE);
+        sleepers_.notify_one(MULTISHOT_SITE);
+        bucket_.unlock(MULTISHOT_SITE);
     }
 
 private:
-    bool try_acquire(const char* site_file, unsigned site_line) {
-        int count = count_(MULTISHOT_SITE).load(rl::mo_acquire);
-        while (count > 0) {
-            if (count_(MULTISHOT_SITE).compare_exchange_weak(count, count - 1, rl::mo_acquire,
-                                                             rl::mo_acquire))
-                return true;
-        }
-        return false;
-    }
+    rl::mutex bucket_;
+    rl::condition_variable sleepers_;
+};
 
-    rl::atomic<int> count_;
+// The portable semaphore's mutex and condition variable (see Semaphore).
+class Mutex {
+public:
+    void lock(MULTISHOT_SITE_PARAMS) { mutex_.lock(MULTISHOT_SITE); }
+    void unlock(MULTISHOT_SITE_PARAMS) { mutex_.unlock(MULTISHOT_SITE); }
+    rl::mutex& native() noexcept { return mutex_; }
+
+private:
+    rl::mutex mutex_;
+};
+
+class CondVar {
+public:
+    void wait(Mutex& mutex, MULTISHOT_SITE_PARAMS) {
+        condition_.wait(mutex.native(), MULTISHOT_SITE);
+    }
+    void wait_for(Mutex& mutex, std::chrono::nanoseconds timeout, MULTISHOT_SITE_PARAMS) {
+        condition_.wait_for(mutex.native(), timeout, MULTISHOT_SITE);
+    }
+    void notify_one(MULTISHOT_SITE_PARAMS) { condition_.notify_one(MULTISHOT_SITE); }
+
+private:
+    rl::condition_variable condition_;
 };
 
 #else  // !MULTISHOT_RELACY
@@ -247,108 +345,102 @@ private:
 template <class V>
 using Atomic = std::atomic<V>;
 
-#if defined(__linux__)
-
-// The wait cell's binary semaphore: one waiter (the blocked receiver) and at
-// most one release per wait. libstdc++ 12's std::binary_semaphore is not used
-// because its timed wait polls with growing sleeps (up to 64 ms) instead of
-// sleeping in the kernel until released; this one sleeps on a futex with the
-// deadline, and its untimed wait is the same futex wait.
-class Semaphore {
-public:
-    explicit Semaphore(int initial) noexcept : state_(initial > 0 ? posted : empty) {}
-
-    void release() noexcept {
-        // Release: the waiter that takes the permit sees what the releaser
-        // did before releasing.
-        if (state_.exchange(posted, std::memory_order::release) == waiting) wake_waiter();
-    }
-
-    void acquire() noexcept {
-        while (!wait_until(nullptr)) {
-        }
-    }
-
-    template <class Clock, class Duration>
-    bool try_acquire_until(const std::chrono::time_point<Clock, Duration>& deadline) noexcept {
-        for (;;) {
-            const auto now = Clock::now();
-            if (now >= deadline) return try_take();
-            // Sleep on CLOCK_MONOTONIC for what remains, at most a day at a
-            // time: no overflow for a far deadline, and `Clock` is read again
-            // after every wake-up, whatever clock it is.
-            const auto remaining = deadline - now;
-            const std::chrono::nanoseconds step =
-                remaining > std::chrono::hours(24)
-                    ? std::chrono::nanoseconds(std::chrono::hours(24))
-                    : std::chrono::ceil<std::chrono::nanoseconds>(remaining);
-            const timespec monotonic_deadline = monotonic_after(step);
-            if (wait_until(&monotonic_deadline)) return true;
-        }
-    }
-
-private:
-    static constexpr std::uint32_t empty = 0;
-    static constexpr std::uint32_t posted = 1;
-    static constexpr std::uint32_t waiting = 2;
-
-    bool try_take() noexcept {
-        std::uint32_t expected = posted;
-        // Acquire: pairs with release().
-        return state_.compare_exchange_strong(expected, empty, std::memory_order::acquire,
-                                              std::memory_order::relaxed);
-    }
-
-    // Sleeps until released or `deadline` (CLOCK_MONOTONIC, null for none);
-    // true if it took the permit. May return false early (a signal).
-    bool wait_until(const timespec* deadline) noexcept {
-        if (try_take()) return true;
-        std::uint32_t expected = empty;
-        // Relaxed: announcing the waiter orders nothing; the futex checks the
-        // word again in the kernel.
-        if (!state_.compare_exchange_strong(expected, waiting, std::memory_order::relaxed) &&
-            expected == posted)
-            return try_take();
-        ::syscall(SYS_futex, futex_word(), FUTEX_WAIT_BITSET_PRIVATE, waiting, deadline, nullptr,
-                  FUTEX_BITSET_MATCH_ANY);
-        if (try_take()) return true;
-        expected = waiting;
-        // Relaxed: withdrawing the announcement orders nothing either. If a
-        // release came meanwhile, take its permit instead.
-        return !state_.compare_exchange_strong(expected, empty, std::memory_order::relaxed) &&
-               try_take();
-    }
-
-    void wake_waiter() noexcept {
-        ::syscall(SYS_futex, futex_word(), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-    }
-
-    std::uint32_t* futex_word() noexcept { return reinterpret_cast<std::uint32_t*>(&state_); }
-
-    static timespec monotonic_after(std::chrono::nanoseconds delay) noexcept {
-        timespec now{};
-        ::clock_gettime(CLOCK_MONOTONIC, &now);
-        const long long total = now.tv_nsec + delay.count() % 1'000'000'000;
-        timespec deadline{};
-        deadline.tv_sec = now.tv_sec + static_cast<time_t>(delay.count() / 1'000'000'000 +
-                                                           total / 1'000'000'000);
-        deadline.tv_nsec = static_cast<long>(total % 1'000'000'000);
-        return deadline;
-    }
-
-    std::atomic<std::uint32_t> state_;
-    static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
-};
-
-#else
-using Semaphore = std::binary_semaphore;
-#endif
-
 class AccessShadow {
 public:
     void read(const char*, unsigned) const noexcept {}
     void write(const char*, unsigned) noexcept {}
 };
+
+#if MULTISHOT_FUTEX_WAIT
+
+// The kernel side of the futex semaphore (see Semaphore).
+class Futex {
+public:
+    // Sleeps while `word` holds `expected`, until woken, for at most
+    // `timeout` (measured on CLOCK_MONOTONIC) unless it is null. May return
+    // early (a signal, or a spurious wake-up).
+    static void wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                     const std::chrono::nanoseconds* timeout, int = 0) noexcept {
+        if (timeout == nullptr) {
+            call(word, FUTEX_WAIT_PRIVATE, expected, nullptr);
+            return;
+        }
+        timespec relative{};
+        relative.tv_sec = static_cast<decltype(relative.tv_sec)>(timeout->count() / 1'000'000'000);
+        relative.tv_nsec =
+            static_cast<decltype(relative.tv_nsec)>(timeout->count() % 1'000'000'000);
+        call(word, FUTEX_WAIT_PRIVATE, expected, &relative);
+    }
+
+    // Wakes one sleeper, if any.
+    static void wake_one(std::atomic<std::uint32_t>& word, int = 0) noexcept {
+        call(word, FUTEX_WAKE_PRIVATE, 1, nullptr);
+    }
+
+private:
+    static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+
+    static void call(std::atomic<std::uint32_t>& word, int operation, std::uint32_t value,
+                     const timespec* timeout) noexcept {
+        std::uint32_t* const address = reinterpret_cast<std::uint32_t*>(&word);
+#if defined(SYS_futex_time64)
+        // A 32-bit target whose time_t is 64 bits (-D_TIME_BITS=64): SYS_futex
+        // would read the timespec as two 32-bit fields, and time out at once.
+        if constexpr (sizeof(timespec{}.tv_sec) > sizeof(long)) {
+            if (::syscall(SYS_futex_time64, address, operation, value, timeout) != -1 ||
+                errno != ENOSYS)
+                return;
+            // A kernel before 5.1: the 32-bit call, with the timeout (at most
+            // a day, see Semaphore) narrowed.
+            struct {
+                long tv_sec;
+                long tv_nsec;
+            } narrow{};
+            if (timeout != nullptr) {
+                narrow.tv_sec = static_cast<long>(timeout->tv_sec);
+                narrow.tv_nsec = static_cast<long>(timeout->tv_nsec);
+            }
+            ::syscall(SYS_futex, address, operation, value,
+                      timeout != nullptr ? &narrow : nullptr);
+            return;
+        }
+#endif
+        ::syscall(SYS_futex, address, operation, value, timeout);
+    }
+};
+
+#else  // !MULTISHOT_FUTEX_WAIT
+
+// The portable semaphore's mutex and condition variable (see Semaphore).
+class Mutex {
+public:
+    void lock(int = 0) { mutex_.lock(); }
+    void unlock(int = 0) { mutex_.unlock(); }
+    std::mutex& native() noexcept { return mutex_; }
+
+private:
+    std::mutex mutex_;
+};
+
+class CondVar {
+public:
+    void wait(Mutex& mutex, int = 0) {
+        std::unique_lock<std::mutex> lock(mutex.native(), std::adopt_lock);
+        condition_.wait(lock);
+        lock.release();
+    }
+    void wait_for(Mutex& mutex, std::chrono::nanoseconds timeout, int = 0) {
+        std::unique_lock<std::mutex> lock(mutex.native(), std::adopt_lock);
+        condition_.wait_for(lock, timeout);
+        lock.release();
+    }
+    void notify_one(int = 0) noexcept { condition_.notify_one(); }
+
+private:
+    std::condition_variable condition_;
+};
+
+#endif  // MULTISHOT_FUTEX_WAIT
 
 #endif  // MULTISHOT_RELACY
 
@@ -421,6 +513,157 @@ public:
     void destroy() noexcept {}
 };
 
+// ---------------------------------------------------------------------------
+// Semaphore: how a blocked receiver sleeps
+// ---------------------------------------------------------------------------
+//
+// The wait cell's binary semaphore: one waiter (the blocked receiver), at most
+// one release per wait, and the releaser (a sender, under its pin of the
+// block) is done with it when release() returns. Timed waits take a relative
+// timeout of at most a day; Receiver's deadline loop reads its clock again
+// after every wait, so a wait that returns early costs nothing but a retry.
+//
+// Both implementations are written over the sync layer, so the model suite
+// checks them with the rest (the kernel's futex and the mutex are modelled).
+
+#if MULTISHOT_FUTEX_WAIT
+
+// The futex semaphore: a word that is `empty`, `posted` (a permit waits) or
+// `waiting` (the waiter announced it sleeps, so the releaser must wake it).
+// std::binary_semaphore is not used: libstdc++'s timed wait polls with sleeps
+// of up to 64 ms instead of sleeping until released.
+//
+// | operation            | word                  | to                | then         |
+// |----------------------|-----------------------|-------------------|--------------|
+// | release              | empty or posted       | posted            | done         |
+// | release              | waiting               | posted            | wake waiter  |
+// | take (try_acquire)   | posted                | empty             | acquired     |
+// | announce             | empty                 | waiting           | sleep        |
+// | announce             | posted                | unchanged         | take         |
+// | withdraw (woken or timed out, permit not taken) | waiting | empty | not acquired |
+// | withdraw             | posted (released meanwhile) | unchanged   | take         |
+class Semaphore {
+public:
+    /// Posts the permit, waking the waiter if it sleeps.
+    void release() noexcept {
+        // Release: the waiter that takes the permit sees what the releaser
+        // did before releasing (the sender's completion).
+        if (word_.exchange(posted, std::memory_order::release) == waiting) {
+            MULTISHOT_TRANSITION("semaphore release", "waiting: wake");
+            futex_.wake_one(word_);
+        } else {
+            MULTISHOT_TRANSITION("semaphore release", "not waiting");
+        }
+    }
+
+    /// Sleeps until the permit is posted, and takes it.
+    void acquire() noexcept {
+        while (!wait(nullptr)) {
+        }
+    }
+
+    /// Takes the permit if it is posted; never waits.
+    bool try_acquire() noexcept {
+        std::uint32_t expected = posted;
+        // Acquire: pairs with release().
+        return word_.compare_exchange_strong(expected, empty, std::memory_order::acquire,
+                                             std::memory_order::relaxed);
+    }
+
+    /// Sleeps for at most `timeout` until the permit is posted; true if it
+    /// took it. May return false early.
+    bool try_acquire_for(std::chrono::nanoseconds timeout) noexcept { return wait(&timeout); }
+
+private:
+    static constexpr std::uint32_t empty = 0;
+    static constexpr std::uint32_t posted = 1;
+    static constexpr std::uint32_t waiting = 2;
+
+    bool wait(const std::chrono::nanoseconds* timeout) noexcept {
+        if (try_acquire()) return true;
+        std::uint32_t expected = empty;
+        // Relaxed: the announcement publishes nothing; the kernel checks the
+        // word again before sleeping, and the permit is taken by an acquire.
+        if (!word_.compare_exchange_strong(expected, waiting, std::memory_order::relaxed,
+                                           std::memory_order::relaxed)) {
+            MULTISHOT_TRANSITION("semaphore announce", "posted: take");
+            return try_acquire();
+        }
+        MULTISHOT_TRANSITION("semaphore announce", "sleep");
+        futex_.wait(word_, waiting, timeout);
+        if (try_acquire()) return true;
+        expected = waiting;
+        // Relaxed: withdrawing publishes nothing either. If a release came
+        // meanwhile, the CAS fails and the permit is taken instead.
+        const bool withdrawn = word_.compare_exchange_strong(
+            expected, empty, std::memory_order::relaxed, std::memory_order::relaxed);
+        MULTISHOT_TRANSITION("semaphore withdraw", withdrawn ? "withdrawn" : "posted: take");
+        return !withdrawn && try_acquire();
+    }
+
+    Atomic<std::uint32_t> word_{empty};
+    [[no_unique_address]] Futex futex_;
+};
+
+#else  // !MULTISHOT_FUTEX_WAIT
+
+// The portable semaphore: a flag under a mutex, and a condition variable the
+// waiter sleeps on. The releaser notifies while holding the mutex, so the
+// waiter cannot see the flag, return, and let the block be freed while the
+// notification is still being made.
+class Semaphore {
+public:
+    /// Posts the permit, waking the waiter if it sleeps.
+    void release() noexcept {
+        mutex_.lock();
+        posted_.store(true);
+        wakeup_.notify_one();
+        mutex_.unlock();
+        MULTISHOT_TRANSITION("semaphore release", "posted");
+    }
+
+    /// Sleeps until the permit is posted, and takes it.
+    void acquire() noexcept {
+        mutex_.lock();
+        while (!posted_.load()) wakeup_.wait(mutex_);
+        posted_.store(false);
+        mutex_.unlock();
+    }
+
+    /// Takes the permit if it is posted; never waits.
+    bool try_acquire() noexcept {
+        mutex_.lock();
+        const bool taken = take();
+        mutex_.unlock();
+        return taken;
+    }
+
+    /// Sleeps for at most `timeout` until the permit is posted; true if it
+    /// took it. May return false early.
+    bool try_acquire_for(std::chrono::nanoseconds timeout) noexcept {
+        mutex_.lock();
+        if (!posted_.load()) wakeup_.wait_for(mutex_, timeout);
+        const bool taken = take();
+        mutex_.unlock();
+        MULTISHOT_TRANSITION("semaphore timed wait", taken ? "taken" : "not taken");
+        return taken;
+    }
+
+private:
+    // Under the mutex.
+    bool take() noexcept {
+        const bool taken = posted_.load();
+        if (taken) posted_.store(false);
+        return taken;
+    }
+
+    Mutex mutex_;
+    CondVar wakeup_;
+    SharedCell<bool> posted_;
+};
+
+#endif  // MULTISHOT_FUTEX_WAIT
+
 }  // namespace detail
 
 // ---------------------------------------------------------------------------
@@ -446,13 +689,21 @@ constexpr std::string_view to_string(RecvError error) noexcept {
     return "unknown receive error";
 }
 
-/// Writes `to_string(error)`.
+/// Writes `to_string(error)`, widened for a wide stream (std::wostream).
+/// The stream's header (<ostream> or <iostream>) is the caller's to include.
 template <class CharT, class Traits>
 std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& out,
                                               RecvError error) {
-    const std::string_view text = to_string(error);
-    return out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    // to_string's views are string literals: null-terminated.
+    return out << to_string(error).data();
 }
+
+// The exception classes' vtables are emitted in every translation unit that
+// uses them, as for any header-only class with virtual functions.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wweak-vtables"
+#endif
 
 /// Thrown by `RecvResult::value()` when the result holds an error.
 class bad_result_access : public std::exception {
@@ -488,6 +739,17 @@ public:
     using std::logic_error::logic_error;
 };
 
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
+
+namespace detail {
+// The tag of RecvResult's constructor that takes the value out of a channel.
+struct TakeValue {
+    explicit TakeValue() = default;
+};
+}  // namespace detail
+
 /// The outcome of a receive: a `T`, or the `RecvError` that explains its
 /// absence. Shaped like std::expected<T, RecvError>, and the same type in every
 /// translation unit whatever the -std level.
@@ -507,6 +769,14 @@ public:
     template <class... Args>
     explicit RecvResult(std::in_place_t, Args&&... args)
         : value_(std::in_place, std::forward<Args>(args)...) {}
+
+    /// Not for users: the receive's one move of the value out of the channel.
+    /// `source.value()` is moved from once; `source.taken()` runs only if that
+    /// move did not throw.
+    template <class Source>
+    RecvResult(detail::TakeValue, Source& source) : value_(std::in_place, source.value()) {
+        source.taken();
+    }
 
     /// True if the result holds a value.
     bool has_value() const noexcept { return value_.has_value(); }
@@ -556,7 +826,7 @@ public:
 
 private:
     void checked_value() const {
-        if (!has_value()) throw bad_result_access(error_);
+        if (!has_value()) detail::raise<bad_result_access>(error_);
     }
     void assert_value() const noexcept {
         MULTISHOT_ASSERT(has_value(), "RecvResult dereferenced while holding an error");
@@ -580,13 +850,19 @@ public:
     /// A result holding "sent".
     explicit RecvResult(std::in_place_t) noexcept : has_value_(true) {}
 
+    /// Not for users: the receive of a void channel's "sent".
+    template <class Source>
+    RecvResult(detail::TakeValue, Source& source) noexcept : has_value_(true) {
+        source.taken();
+    }
+
     /// True if the sender sent.
     bool has_value() const noexcept { return has_value_; }
     explicit operator bool() const noexcept { return has_value(); }
 
     /// Nothing if the sender sent; throws bad_result_access otherwise.
     void value() const {
-        if (!has_value_) throw bad_result_access(error_);
+        if (!has_value_) detail::raise<bad_result_access>(error_);
     }
 
     /// The error (precondition: !has_value(), checked in debug builds).
@@ -608,10 +884,19 @@ private:
     RecvError error_ = RecvError::closed;
 };
 
+namespace detail {
+class WaitCell;
+}
+
 /// A type-erased, trivially copyable callback that tells a receiver the
 /// channel changed. Built from a coroutine handle (waking resumes it) or from
-/// a function pointer and a context pointer. A default-constructed Waker is
-/// empty: waking it does nothing.
+/// a noexcept function pointer and a context pointer. A default-constructed
+/// Waker is empty: waking it does nothing.
+///
+/// A waker must not throw: wake() is noexcept, so an exception escaping it
+/// (also from a coroutine resumed by it whose promise's unhandled_exception()
+/// rethrows) calls std::terminate, on the thread that sends, destroys the
+/// sender or requests stop.
 ///
 /// Runtime wakers must tolerate a late call: when a receiver polls again with
 /// a new waker while the sender is completing, the sender may call the waker
@@ -626,7 +911,8 @@ private:
 /// references to them).
 class Waker {
 public:
-    using function_type = void (*)(void* context);
+    /// The callback's type: it must be noexcept.
+    using function_type = void (*)(void* context) noexcept;
 
     /// An empty waker.
     constexpr Waker() noexcept = default;
@@ -635,12 +921,22 @@ public:
     constexpr Waker(function_type function, void* context) noexcept
         : function_(function), context_(context) {}
 
+    /// Rejected: a function that may throw (declare it noexcept).
+    template <class Function>
+        requires(!std::is_convertible_v<Function, function_type> &&
+                 std::is_convertible_v<Function, void (*)(void*)>)
+    Waker(Function, void*) {
+        static_assert(!std::is_convertible_v<Function, void (*)(void*)>,
+                      "multishot::Waker: the wake function must be noexcept (a waker must "
+                      "not throw)");
+    }
+
     /// A waker that resumes `handle`.
     Waker(std::coroutine_handle<> handle) noexcept  // NOLINT: implicit by design
         : function_(&resume_handle), context_(handle.address()) {}
 
     /// Calls the callback, if any.
-    void wake() const {
+    void wake() const noexcept {
         if (function_ != nullptr) function_(context_);
     }
 
@@ -650,7 +946,10 @@ public:
     friend bool operator==(const Waker&, const Waker&) = default;
 
 private:
-    static void resume_handle(void* address) {
+    // The wait cell tells its own waker by the context (see WaitCell).
+    friend class detail::WaitCell;
+
+    static void resume_handle(void* address) noexcept {
         std::coroutine_handle<>::from_address(address).resume();
     }
 
@@ -666,8 +965,10 @@ template <class T>
 class Receiver;
 template <class T>
 class RecvAwaiter;
+#if MULTISHOT_HAS_STOP_TOKEN
 template <class T>
 class CancellableRecvAwaiter;
+#endif
 
 /// The result of a poll: empty while the receive is pending.
 template <class T>
@@ -711,8 +1012,12 @@ constexpr std::size_t index_bit(std::size_t index) noexcept { return index << 2;
 
 // The "x O E" name of a state's row, for MULTISHOT_TRANSITION.
 constexpr const char* row_of(std::size_t state) noexcept {
-    constexpr const char* rows[] = {"x 0 0", "x 0 1", "x 1 0", "x 1 1"};
-    return rows[state & (OPEN | EMPTY)];
+    switch (state & (OPEN | EMPTY)) {
+        case 0: return "x 0 0";
+        case EMPTY: return "x 0 1";
+        case OPEN: return "x 1 0";
+        default: return "x 1 1";
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -768,11 +1073,15 @@ enum class Claim {
 class WaitCell {
 public:
     // The waker that a receive through this cell registers in the channel.
-    Waker waker() noexcept { return Waker(&notified_by_sender_only, this); }
-    bool is_waker(const Waker& waker) noexcept { return waker == this->waker(); }
+    Waker waker() noexcept { return Waker(&never_called, this); }
+
+    // True if `waker` is this cell's. Told by the context, the cell's address,
+    // which no other waker has: the function's address is no identity, since
+    // a shared library or a plugin may have its own copy of never_called.
+    bool is_waker(const Waker& waker) const noexcept { return waker.context_ == this; }
 
     // The target that wakes a thread blocked in a receive.
-    Waker semaphore_waker() noexcept { return Waker(&release_semaphore, this); }
+    Waker semaphore_waker() noexcept { return Waker(&release_semaphore, &semaphore_); }
     Semaphore& semaphore() noexcept { return semaphore_; }
 
     // Receiver: arms `target` for `epoch` (parked at once if the receiver
@@ -872,7 +1181,7 @@ public:
     // | epoch, ARMED|PARKED    | epoch, PARKED|NOTIFIED      | wake target   |
     // | epoch, ARMED           | epoch, NOTIFIED             | receiver goes on |
     // | epoch, not ARMED       | epoch, ...|NOTIFIED         | none armed    |
-    void notify(std::uint64_t epoch) {
+    void notify(std::uint64_t epoch) noexcept {
         std::uint64_t word = word_.load(std::memory_order::relaxed);
         std::uint64_t next;
         do {
@@ -923,19 +1232,20 @@ public:
     }
 
 private:
-    // The cell's waker is an identity that the sender recognizes; it calls
-    // notify() with its epoch instead of calling the waker.
-    static void notified_by_sender_only(void*) {
-        MULTISHOT_ASSERT(false, "internal error: a wait cell's waker was called directly");
+    // The sender recognizes the cell's waker and calls notify() with its
+    // epoch instead of calling it.
+    [[noreturn]] static void never_called(void*) noexcept {
+        assertion_failed("internal error: a wait cell's waker was called directly", __FILE__,
+                         __LINE__);
     }
-    static void release_semaphore(void* cell) {
-        static_cast<WaitCell*>(cell)->semaphore_.release();
+    static void release_semaphore(void* semaphore) noexcept {
+        static_cast<Semaphore*>(semaphore)->release();
     }
 
     Atomic<std::uint64_t> word_{0};
     Atomic<std::uint64_t> pins_{0};
     SharedCell<Waker> target_;
-    Semaphore semaphore_{0};
+    Semaphore semaphore_;
 };
 
 // ---------------------------------------------------------------------------
@@ -947,7 +1257,7 @@ private:
 // state word alone decides who may touch `value`, `wakers` and `epoch`.
 template <class T>
 struct Block {
-    explicit Block(void (*deallocate)(Block*) noexcept) noexcept : deallocate(deallocate) {}
+    explicit Block(void (*deallocator)(Block*) noexcept) noexcept : deallocate(deallocator) {}
     Block(const Block&) = delete;
     Block& operator=(const Block&) = delete;
 
@@ -955,7 +1265,7 @@ struct Block {
     // with closed, and sender() succeeds.
     Atomic<std::size_t> state{EMPTY};
     ValueSlot<T> value;
-    SharedCell<Waker> wakers[2];
+    std::array<SharedCell<Waker>, 2> wakers;
     // How many senders the receiver has created: written by sender() while
     // no sender is alive, read by the sender it creates.
     SharedCell<std::uint64_t> epoch;
@@ -971,8 +1281,8 @@ struct AllocatedBlock final : Block<T> {
         typename std::allocator_traits<Allocator>::template rebind_alloc<AllocatedBlock>;
     using Traits = std::allocator_traits<BlockAllocator>;
 
-    explicit AllocatedBlock(const BlockAllocator& allocator) noexcept
-        : Block<T>(&deallocate_block), allocator(allocator) {}
+    explicit AllocatedBlock(const BlockAllocator& block_allocator) noexcept
+        : Block<T>(&deallocate_block), allocator(block_allocator) {}
 
     static Block<T>* allocate(const Allocator& allocator) {
         BlockAllocator block_allocator(allocator);
@@ -1007,6 +1317,61 @@ void unpin(Block<T>* block) noexcept {
 struct NoValue {};
 template <class T>
 using SendParameter = std::conditional_t<std::is_void_v<T>, NoValue, T>;
+
+// A receive's result built in place from `args`: a RecvResult<T>, or a
+// PollResult<T> (an optional) holding one.
+template <class Result>
+inline constexpr bool is_poll_result = false;
+template <class T>
+inline constexpr bool is_poll_result<std::optional<RecvResult<T>>> = true;
+
+template <class Result, class... Args>
+Result make_result(Args&&... args) {
+    if constexpr (is_poll_result<Result>) {
+        return Result(std::in_place, std::forward<Args>(args)...);
+    } else {
+        return Result(std::forward<Args>(args)...);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Deadlines of the timed receives
+// ---------------------------------------------------------------------------
+//
+// User durations and time points may have any representation and period, so
+// converting them to nanoseconds may overflow (undefined behaviour for
+// integers, and for a float that does not fit). They are compared in long
+// double nanoseconds instead, which never overflows, and converted only once
+// known to fit.
+
+template <class Rep, class Period>
+long double nanoseconds_in(const std::chrono::duration<Rep, Period>& duration) noexcept {
+    return std::chrono::duration<long double, std::nano>(duration).count();
+}
+
+// How far steady_clock can count past `now`, less a millisecond for the
+// rounding of long double where it is only a double.
+inline long double nanoseconds_until_max(std::chrono::steady_clock::time_point now) noexcept {
+    using Clock = std::chrono::steady_clock;
+    return nanoseconds_in(Clock::time_point::max().time_since_epoch()) -
+           nanoseconds_in(now.time_since_epoch()) - 1e6L;
+}
+
+// Takes the permit of `semaphore` by `deadline` (read on Clock after every
+// wait, in steps of at most a day); false if the deadline passed first.
+template <class Clock, class Duration>
+bool acquire_until(Semaphore& semaphore,
+                   const std::chrono::time_point<Clock, Duration>& deadline) noexcept {
+    constexpr long double day = 86'400e9L;
+    const long double at = nanoseconds_in(deadline.time_since_epoch());
+    for (;;) {
+        const long double left = at - nanoseconds_in(Clock::now().time_since_epoch());
+        if (!(left > 0)) return semaphore.try_acquire();
+        const std::chrono::nanoseconds step(
+            static_cast<std::int64_t>(std::ceil(left < day ? left : day)));
+        if (semaphore.try_acquire_for(step)) return true;
+    }
+}
 
 }  // namespace detail
 
@@ -1043,15 +1408,25 @@ public:
     Receiver(std::allocator_arg_t, const Allocator& allocator)
         : block_(detail::AllocatedBlock<T, Allocator>::allocate(allocator)) {}
 
-    Receiver(Receiver&& other) noexcept
-        : block_(std::exchange(other.block_, nullptr)),
-          awaiting_(std::exchange(other.awaiting_, false)) {}
+    /// Takes over `other`'s channel; `other` is left empty (valid() false).
+    /// Precondition: no co_await recv() on `other` is suspended (checked in
+    /// debug builds: a message naming the mistake, then abort).
+    Receiver(Receiver&& other) noexcept : block_(other.block_) {
+        other.assert_not_suspended("Receiver moved while a co_await recv() on it is suspended");
+        other.block_ = nullptr;
+    }
 
+    /// Closes this receiver's channel (as the destructor does) and takes over
+    /// `other`'s. Precondition: no co_await recv() on either is suspended
+    /// (checked in debug builds).
     Receiver& operator=(Receiver&& other) noexcept {
         if (this != &other) {
+            assert_not_suspended(
+                "Receiver move-assigned while a co_await recv() on it is suspended");
+            other.assert_not_suspended(
+                "Receiver move-assigned while a co_await recv() on it is suspended");
             release();
             block_ = std::exchange(other.block_, nullptr);
-            awaiting_ = std::exchange(other.awaiting_, false);
         }
         return *this;
     }
@@ -1061,7 +1436,12 @@ public:
 
     /// Closes the channel. A live sender finds it closed and frees the block;
     /// otherwise the block (and an unread value) is freed here.
-    ~Receiver() { release(); }
+    /// Precondition: no co_await recv() on this receiver is suspended
+    /// (checked in debug builds).
+    ~Receiver() {
+        assert_not_suspended("Receiver destroyed while a co_await recv() on it is suspended");
+        release();
+    }
 
     /// True unless this receiver was moved from.
     bool valid() const noexcept { return block_ != nullptr; }
@@ -1071,6 +1451,8 @@ public:
     /// Engaged on the first call and whenever the previous receive completed
     /// (or the previous sender was consumed). A value that the previous sender
     /// sent and nobody read is destroyed here. Empty on a moved-from receiver.
+    /// Precondition: no co_await recv() on this receiver is suspended
+    /// (checked in debug builds).
     std::optional<Sender<T>> sender() noexcept {
         // | from  | to    | result                                 |
         // |-------|-------|----------------------------------------|
@@ -1079,6 +1461,8 @@ public:
         // | x 1 1 | x 1 1 | none: a sender is alive                |
         // | x 1 0 | x 1 0 | none: a sender is alive                |
         if (block_ == nullptr) return std::nullopt;
+        assert_not_suspended(
+            "Receiver::sender() called while a co_await recv() on it is suspended");
         detail::Block<T>& block = *block_;
 
         // Acquire: synchronizes with the release RMW by which the previous
@@ -1104,14 +1488,18 @@ public:
     /// the sender already sent or was destroyed, and at once with closed when
     /// there is no live sender and no value. Otherwise the coroutine suspends
     /// and is resumed inline on the thread that sends or destroys the sender.
-    /// The coroutine must stay suspended there until resumed: destroying it
-    /// while the sender is alive is undefined behaviour. Throws usage_error
-    /// on a moved-from receiver.
+    /// Preconditions while it is suspended (undefined behaviour in release
+    /// builds): the coroutine stays suspended until resumed (destroying it
+    /// while the sender is alive lets the sender resume a freed frame), and
+    /// the receiver is neither moved, nor destroyed, nor asked for sender()
+    /// (debug builds abort naming the mistake). Throws usage_error on a
+    /// moved-from receiver.
     RecvAwaiter<T> recv() {
         require_valid("multishot::Receiver::recv: receiver is empty (moved-from)");
         return RecvAwaiter<T>(*this);
     }
 
+#if MULTISHOT_HAS_STOP_TOKEN
     /// A cancellable awaitable receive: `co_await r.recv(token)` yields the
     /// value, RecvError::closed, or RecvError::cancelled if stop is requested
     /// on `token` before the sender acts.
@@ -1123,10 +1511,17 @@ public:
     /// wins over a stop request. After cancelled the sender may still send;
     /// receive again to get the value. Throws usage_error on a moved-from
     /// receiver.
+    ///
+    /// The preconditions of recv() hold while it is suspended. To give up on
+    /// the coroutine, request stop first and destroy its frame only after it
+    /// resumed (with cancelled, or with the value if the sender won).
+    ///
+    /// Declared only if MULTISHOT_HAS_STOP_TOKEN is 1.
     CancellableRecvAwaiter<T> recv(std::stop_token token) {
         require_valid("multishot::Receiver::recv: receiver is empty (moved-from)");
         return CancellableRecvAwaiter<T>(*this, std::move(token));
     }
+#endif
 
     /// Never waits: the value, RecvError::empty while a sender is alive and
     /// has not sent, or RecvError::closed. A value or closed completes the
@@ -1151,25 +1546,39 @@ public:
     /// As recv_blocking(), but gives up with RecvError::timed_out after
     /// `timeout` (measured on steady_clock). The receive stays open: a later
     /// receive gets the value.
+    ///
+    /// A zero, negative or NaN timeout does not wait: the value if it is
+    /// there, else timed_out. A timeout that reaches past what steady_clock
+    /// can represent (to within a millisecond), or +infinity, waits without a
+    /// deadline. No input is undefined behaviour.
     template <class Rep, class Period>
     RecvResult<T> recv_for(const std::chrono::duration<Rep, Period>& timeout) {
         require_valid("multishot::Receiver::recv_for: receiver is empty (moved-from)");
         using Clock = std::chrono::steady_clock;
+        const long double wait = detail::nanoseconds_in(timeout);
+        if (!(wait > 0)) return receive_now();  // also NaN
         const Clock::time_point now = Clock::now();
-        // A timeout past what steady_clock can represent means no deadline
-        // (compared in double: converting it could overflow).
-        if (std::chrono::duration<double>(timeout) >=
-            std::chrono::duration<double>(Clock::time_point::max() - now))
-            return receive_blocking(untimed_wait);
-        return receive_blocking(
-            deadline_wait(now + std::chrono::ceil<Clock::duration>(timeout)));
+        if (wait >= detail::nanoseconds_until_max(now)) return receive_blocking(untimed_wait);
+        const std::chrono::nanoseconds step(static_cast<std::int64_t>(std::ceil(wait)));
+        return receive_blocking(deadline_wait(now + step));
     }
 
     /// As recv_blocking(), but gives up with RecvError::timed_out at
-    /// `deadline`. The receive stays open: a later receive gets the value.
+    /// `deadline`, read on `Clock` (again after every wake-up, so a clock
+    /// that is set or adjusted is followed). The receive stays open: a later
+    /// receive gets the value.
+    ///
+    /// A deadline that has passed (or is NaN) does not wait: the value if it
+    /// is there, else timed_out. A deadline at or past the largest time_point
+    /// of `Clock` waits without a deadline. No input is undefined behaviour.
     template <class Clock, class Duration>
     RecvResult<T> recv_until(const std::chrono::time_point<Clock, Duration>& deadline) {
         require_valid("multishot::Receiver::recv_until: receiver is empty (moved-from)");
+        const long double at = detail::nanoseconds_in(deadline.time_since_epoch());
+        if (at >= detail::nanoseconds_in(Clock::time_point::max().time_since_epoch()))
+            return receive_blocking(untimed_wait);
+        if (!(at > detail::nanoseconds_in(Clock::now().time_since_epoch())))
+            return receive_now();  // also NaN
         return receive_blocking(deadline_wait(deadline));
     }
 
@@ -1179,12 +1588,14 @@ public:
     /// Returns the result, or an empty PollResult while pending. Like every
     /// receive, it completes at once with closed when no sender is alive and
     /// no value waits (a new receiver before its first sender()). Poll again
-    /// after the waker is called (a poll after a wake-up is always ready). A
-    /// later poll may pass a different waker; if the last poll is pending the
-    /// sender calls its waker, though when a poll races the sender's completion
-    /// a waker of an earlier poll may be called instead, late (see Waker). Costs one load when ready, one RMW to register the first
-    /// waker of a sender's lifetime, two to replace it. Throws usage_error on a
-    /// moved-from receiver.
+    /// after the waker is called. A later poll may pass a different waker; if
+    /// the last poll is pending the sender calls its waker, though when a
+    /// poll races the sender's completion a waker of an earlier poll may be
+    /// called instead, late (see Waker): so a poll after a wake-up may still
+    /// be pending, and the last pending poll's waker is then called later.
+    /// Costs one load when ready, one RMW to register the first waker of a
+    /// sender's lifetime, two to replace it. The value is moved once, into
+    /// the returned result. Throws usage_error on a moved-from receiver.
     PollResult<T> poll_recv(const Waker& waker) {
         require_valid("multishot::Receiver::poll_recv: receiver is empty (moved-from)");
         assert_no_suspended_recv();
@@ -1193,22 +1604,48 @@ public:
             state = register_waker(waker, state);
             if (detail::is_open(state)) return std::nullopt;
         }
-        return complete(state);
+        return complete<PollResult<T>>(state);
     }
 
 private:
     friend class RecvAwaiter<T>;
+#if MULTISHOT_HAS_STOP_TOKEN
     friend class CancellableRecvAwaiter<T>;
+#endif
     friend struct detail::ModelAccess;
 
     void require_valid(const char* message) const {
-        if (block_ == nullptr) throw usage_error(message);
+        if (block_ == nullptr) detail::raise<usage_error>(message);
     }
 
     void assert_no_suspended_recv() const noexcept {
-        MULTISHOT_ASSERT(!awaiting_,
-                         "a receive started while a co_await recv() on the same receiver is "
-                         "suspended: two receives outstanding at once");
+        assert_not_suspended(
+            "a receive started while a co_await recv() on the same receiver is suspended: two "
+            "receives outstanding at once");
+    }
+
+    // Debug aid: whether a co_await recv() is suspended on this receiver. The
+    // flag exists only without NDEBUG, so that a receiver is one pointer in
+    // release builds (every translation unit of a program must agree on
+    // NDEBUG, as for any class whose layout depends on it).
+    void set_awaiting([[maybe_unused]] bool awaiting) noexcept {
+#if !defined(NDEBUG)
+        awaiting_ = awaiting;
+#endif
+    }
+    void assert_not_suspended([[maybe_unused]] const char* message) const noexcept {
+#if !defined(NDEBUG)
+        MULTISHOT_ASSERT(!awaiting_, message);
+#endif
+    }
+
+    // A receive whose deadline passed before it started: the value if it is
+    // there, else timed_out. Never waits, never registers a waker.
+    RecvResult<T> receive_now() {
+        assert_no_suspended_recv();
+        const std::size_t state = load_state();
+        if (detail::is_open(state)) return RecvError::timed_out;
+        return complete(state);
     }
 
     // How blocking receives wait on the cell's semaphore: true once acquired,
@@ -1220,7 +1657,7 @@ private:
     template <class Clock, class Duration>
     static auto deadline_wait(const std::chrono::time_point<Clock, Duration>& deadline) {
         return [deadline](detail::Semaphore& semaphore) {
-            return semaphore.try_acquire_until(deadline);
+            return detail::acquire_until(semaphore, deadline);
         };
     }
 
@@ -1340,46 +1777,46 @@ private:
         return true;
     }
 
-    // Completes a receive given a closed `state`: moves the value out (E==0)
-    // or reports closed (E==1), and leaves "0 0 1" so that sender() succeeds.
-    // If moving the value out throws, the value stays in the slot, owned by
-    // the block, and the exception propagates.
-    RecvResult<T> complete(std::size_t state) {
+    // Completes a receive given a closed `state`, as a `Result` (RecvResult<T>
+    // or PollResult<T>) built in place, so that the value is moved exactly
+    // once: out of the slot into the caller's result. Moves the value out
+    // (E==0) or reports closed (E==1), and leaves "0 0 1" so that sender()
+    // succeeds. If the move throws, the value stays in the slot, owned by the
+    // block ("x 0 0"), for the next receive, and the exception propagates.
+    template <class Result = RecvResult<T>>
+    Result complete(std::size_t state) {
         MULTISHOT_ASSERT(!detail::is_open(state), "internal error: completing an open receive");
         detail::Block<T>& block = *block_;
         if (detail::is_empty(state)) {
             // Relaxed: the sender is gone, nobody else reads the state.
             block.state.store(detail::EMPTY, std::memory_order::relaxed);
-            return RecvError::closed;
+            return detail::make_result<Result>(RecvError::closed);
         }
-        RecvResult<T> result = take_value(block);
-        // Relaxed: the sender is gone, nobody else reads the state.
-        block.state.store(detail::EMPTY, std::memory_order::relaxed);
-        return result;
+        if constexpr (!std::is_void_v<T> && !std::is_nothrow_move_constructible_v<T>) {
+            // Steps 1 and 2 may have written E or O over "x 0 0": restore
+            // "value waits" before a move that may throw. Relaxed: the sender
+            // is gone, nobody else reads the state.
+            block.state.store(0, std::memory_order::relaxed);
+        }
+        ValueTaker taker{block};
+        return detail::make_result<Result>(detail::TakeValue{}, taker);
     }
 
-    static RecvResult<T> take_value(detail::Block<T>& block) {
-        if constexpr (std::is_void_v<T>) {
-            block.value.destroy();
-            return RecvResult<T>(std::in_place);
-        } else if constexpr (std::is_nothrow_move_constructible_v<T>) {
-            RecvResult<T> result(std::in_place, std::move(block.value.get()));
-            block.value.destroy();
-            return result;
-        } else {
-            try {
-                RecvResult<T> result(std::in_place, std::move(block.value.get()));
-                block.value.destroy();
-                return result;
-            } catch (...) {
-                // Steps 1 and 2 may have written E or O over "x 0 0"; restore
-                // "value waits" so that the block still owns the value.
-                // Relaxed: the sender is gone, nobody else reads the state.
-                block.state.store(0, std::memory_order::relaxed);
-                throw;
-            }
+    // The source of RecvResult's TakeValue constructor.
+    struct ValueTaker {
+        detail::Block<T>& block;
+
+        template <class U = T>
+        U&& value() noexcept {
+            return std::move(block.value.get());
         }
-    }
+        // After the value was moved out: destroys what is left in the slot.
+        void taken() noexcept {
+            block.value.destroy();
+            // Relaxed: the sender is gone, nobody else reads the state.
+            block.state.store(detail::EMPTY, std::memory_order::relaxed);
+        }
+    };
 
     // Receiver destruction.
     // | from  | to    | action                               |
@@ -1405,8 +1842,9 @@ private:
     }
 
     detail::Block<T>* block_;
-    // Debug aid: a co_await recv() is suspended on this receiver.
-    bool awaiting_ = false;
+#if !defined(NDEBUG)
+    bool awaiting_ = false;  // see set_awaiting()
+#endif
 };
 
 // ---------------------------------------------------------------------------
@@ -1423,9 +1861,9 @@ public:
 
     /// Ready (one load, no RMW) when the sender already sent or is gone.
     bool await_ready() noexcept {
-        MULTISHOT_ASSERT(!receiver_.awaiting_,
-                         "co_await recv() while another co_await recv() on the same receiver is "
-                         "suspended: two receives outstanding at once");
+        receiver_.assert_not_suspended(
+            "co_await recv() while another co_await recv() on the same receiver is suspended: "
+            "two receives outstanding at once");
         state_ = receiver_.load_state();
         return !detail::is_open(state_);
     }
@@ -1436,8 +1874,8 @@ public:
     /// Not inlined: clang may otherwise keep this function's locals in the
     /// coroutine frame and write them after the handle was published, racing
     /// with the thread that resumes the coroutine (llvm/llvm-project#56301).
-    [[gnu::noinline]] bool await_suspend(std::coroutine_handle<> handle) noexcept {
-        receiver_.awaiting_ = true;
+    MULTISHOT_NOINLINE bool await_suspend(std::coroutine_handle<> handle) noexcept {
+        receiver_.set_awaiting(true);
         const std::size_t state = receiver_.register_waker(Waker(handle), state_);
         // Pending: the coroutine may already be running on the sender's
         // thread, and this awaiter may be gone. Touch nothing of it.
@@ -1448,7 +1886,7 @@ public:
 
     /// The value, or RecvError::closed.
     RecvResult<T> await_resume() {
-        receiver_.awaiting_ = false;
+        receiver_.set_awaiting(false);
         if (detail::is_open(state_)) {
             // Resumed by the sender. Relaxed: the resumption happens after the
             // sender's final RMW (inline on its thread, or through whatever
@@ -1470,6 +1908,7 @@ private:
     std::size_t state_ = detail::OPEN;
 };
 
+#if MULTISHOT_HAS_STOP_TOKEN
 /// Returned by Receiver::recv(std::stop_token); `co_await` it once. Not
 /// copyable or movable: use it as the operand of co_await.
 ///
@@ -1495,8 +1934,8 @@ public:
     /// Arms the coroutine in the wait cell, registers the cell's waker and
     /// parks; suspends unless the sender or a stop request claimed it first.
     /// Not inlined, for the reason given at RecvAwaiter::await_suspend.
-    [[gnu::noinline]] bool await_suspend(std::coroutine_handle<> handle) noexcept {
-        receiver_.awaiting_ = true;
+    MULTISHOT_NOINLINE bool await_suspend(std::coroutine_handle<> handle) noexcept {
+        receiver_.set_awaiting(true);
         detail::Block<T>& block = *receiver_.block_;
         epoch_ = block.epoch.load();
         if (!block.cell.arm(epoch_, Waker(handle), /*parked=*/false)) {
@@ -1518,7 +1957,7 @@ public:
 
     /// The value, RecvError::closed, or RecvError::cancelled.
     RecvResult<T> await_resume() {
-        receiver_.awaiting_ = false;
+        receiver_.set_awaiting(false);
         stop_callback_.reset();  // waits for a stop callback running elsewhere
         if (cancelled_early_) return RecvError::cancelled;
         if (detail::is_open(state_)) {
@@ -1558,6 +1997,7 @@ private:
     // Declared last, destroyed first.
     std::optional<std::stop_callback<Canceller>> stop_callback_;
 };
+#endif  // MULTISHOT_HAS_STOP_TOKEN
 
 // ---------------------------------------------------------------------------
 // Sender
@@ -1569,7 +2009,9 @@ private:
 /// send() or emplace() delivers one value and leaves the sender empty.
 /// Destroying a sender that did not send closes the channel: the receiver
 /// gets RecvError::closed. Either way the waiting receiver, if any, is woken
-/// inline, on this thread.
+/// inline, on this thread. Waking never throws (Waker::wake is noexcept): an
+/// exception escaping a woken coroutine calls std::terminate, from send(),
+/// emplace(), the destructor and move assignment alike.
 template <class T>
 class Sender {
 public:
@@ -1639,7 +2081,7 @@ private:
     explicit Sender(detail::Block<T>* block) noexcept : block_(block) {}
 
     void require_valid(const char* message) const {
-        if (block_ == nullptr) throw usage_error(message);
+        if (block_ == nullptr) detail::raise<usage_error>(message);
     }
 
     // Constructs the value and announces it; the sender is empty afterwards.
@@ -1659,7 +2101,7 @@ private:
     //
     // One wrapping subtraction of O|E implements the table: x11 - 011 = x00,
     // and x10 - 011 borrows into I, giving !x11 (plus high bits when x==0).
-    static void publish_value(detail::Block<T>* block) {
+    static void publish_value(detail::Block<T>* block) noexcept {
         // Read now: once the value is announced, sender() may rewrite it.
         const std::uint64_t epoch = block->epoch.load();
         // I is 0 at first, without loading the state: sender() stored I=0
@@ -1707,7 +2149,7 @@ private:
     // freed by now unless pinned: a plain waker is used from its local copy,
     // and the wait cell is notified under the pin.
     static void wake(detail::Block<T>* block, const Waker& waker, bool to_cell,
-                     std::uint64_t epoch) {
+                     std::uint64_t epoch) noexcept {
         if (!to_cell) {
             waker.wake();
             return;

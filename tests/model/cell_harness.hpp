@@ -173,7 +173,7 @@ private:
     static constexpr int parked = 1;
     static constexpr int done = 2;
 
-    static void resume(void* self) { static_cast<CoroutineTarget*>(self)->resume(); }
+    static void resume(void* self) noexcept { static_cast<CoroutineTarget*>(self)->resume(); }
 
     void resume() {
         MODEL_CHECK(phase_(RL_INFO) == parked,
@@ -259,7 +259,7 @@ private:
     };
 
     // CancellableRecvAwaiter::cancel(), the stop callback.
-    static void cancel(void* self) {
+    static void cancel(void* self) noexcept {
         ModelCancellableRecv& awaiter = *static_cast<ModelCancellableRecv*>(self);
         multishot::detail::WaitCell& cell = ModelAccess::block(awaiter.receiver_).cell;
         if (cell.cancel(awaiter.epoch_) == multishot::detail::Claim::claimed_parked)

@@ -91,7 +91,7 @@ public:
 
 private:
     // Release: see calls().
-    static void call(void* self) {
+    static void call(void* self) noexcept {
         static_cast<CountingWaker*>(self)->calls_(RL_INFO).fetch_add(1, rl::mo_release);
     }
 

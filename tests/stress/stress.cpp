@@ -297,7 +297,7 @@ public:
     }
 
 private:
-    static void record(void* self) {
+    static void record(void* self) noexcept {
         // Release: see calls().
         static_cast<WakeCounter*>(self)->calls_.fetch_add(1, std::memory_order_release);
     }

@@ -212,7 +212,7 @@ TEST_CASE("RecvError: text", "[result]") {
     CHECK(out.str() == "channel closed");
 }
 
-void count_call(void* context) { ++*static_cast<int*>(context); }
+void count_call(void* context) noexcept { ++*static_cast<int*>(context); }
 
 // Checks that a Waker is trivially copyable, that an empty one does nothing,
 // and that a function waker calls its function with its context.
