@@ -1375,6 +1375,26 @@ bool acquire_until(Semaphore& semaphore,
 
 }  // namespace detail
 
+/// Cancels a receive that Receiver::start_recv() left pending; see
+/// Receiver::canceller(). Trivially copyable.
+class RecvCanceller {
+public:
+    /// True if this withdrew the pending receive: its target will not be
+    /// called, and the receive stays open. False if the sender got there
+    /// first (the target has been or is being called) or nothing is pending
+    /// for this canceller's sender. Any thread, while the receiver lives.
+    bool cancel() const noexcept { return cell_->cancel(epoch_) != detail::Claim::lost; }
+
+private:
+    template <class T>
+    friend class Receiver;
+    RecvCanceller(detail::WaitCell& cell, std::uint64_t epoch) noexcept
+        : cell_(&cell), epoch_(epoch) {}
+
+    detail::WaitCell* cell_;
+    std::uint64_t epoch_;
+};
+
 // ---------------------------------------------------------------------------
 // Receiver
 // ---------------------------------------------------------------------------
@@ -1605,6 +1625,59 @@ public:
             if (detail::is_open(state)) return std::nullopt;
         }
         return complete<PollResult<T>>(state);
+    }
+
+    /// The cancellable poll layer, for runtimes that withdraw a pending
+    /// receive (asio's per-operation cancellation, a timeout, a select over
+    /// channels): starts a receive that completes by calling `target` exactly
+    /// once, unless it is cancelled first.
+    ///
+    /// Returns the result if the receive completes at once; `target` is then
+    /// never called. Otherwise returns an empty PollResult, and exactly one of
+    /// two things follows:
+    ///   * the sender sends or is destroyed and calls `target` once, inline on
+    ///     its thread (possibly before start_recv() returns); then complete the
+    ///     receive with try_recv(), which returns the value or closed;
+    ///   * `canceller().cancel()`, on any thread, claims the receive first and
+    ///     returns true; `target` is never called and the channel is
+    ///     unchanged: the receive stays open and a value sent later goes to
+    ///     the next receive.
+    /// `target`'s context must stay valid until one of them happened, and no
+    /// other receive may start before. Costs what a blocking receive does:
+    /// two CAS on the wait cell and, the first time per sender, one RMW on
+    /// the state. Throws usage_error on a moved-from receiver.
+    PollResult<T> start_recv(const Waker& target) {
+        require_valid("multishot::Receiver::start_recv: receiver is empty (moved-from)");
+        assert_no_suspended_recv();
+        std::size_t state = load_state();
+        if (!detail::is_open(state)) return complete<PollResult<T>>(state);
+
+        detail::WaitCell& cell = block_->cell;
+        const std::uint64_t epoch = block_->epoch.load();
+        if (!cell.arm(epoch, target, /*parked=*/true)) return complete<PollResult<T>>(load_state());
+
+        state = register_waker(cell.waker(), state);
+        if (detail::is_open(state)) return std::nullopt;
+        // The sender completed meanwhile. Withdraw the target and complete
+        // now, unless the sender claimed it: then it calls the target, the
+        // receive is pending until then, and the sender's final state, which
+        // register_waker() may have overwritten, is put back for try_recv().
+        if (cell.cancel(epoch) != detail::Claim::lost) return complete<PollResult<T>>(state);
+        MULTISHOT_TRANSITION("start_recv", "completed, target claimed by the sender");
+        // Relaxed: the sender is gone; this thread (or one that the target's
+        // call hands the receiver to) reads it back.
+        block_->state.store(state, std::memory_order::relaxed);
+        return std::nullopt;
+    }
+
+    /// What cancels the receive that start_recv() leaves pending: it names
+    /// the current sender's receive, so get it after start_recv() (or before,
+    /// with no sender() in between). cancel() may be called from any thread
+    /// while the receiver is alive; after the receive completed, or for an
+    /// older sender's receive, it does nothing and returns false.
+    RecvCanceller canceller() const noexcept {
+        MULTISHOT_ASSERT(block_ != nullptr, "Receiver::canceller() on a moved-from receiver");
+        return RecvCanceller(block_->cell, block_->epoch.load());
     }
 
 private:

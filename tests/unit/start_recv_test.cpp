@@ -1,0 +1,157 @@
+// Receiver::start_recv(target) and RecvCanceller: the cancellable poll layer.
+// A pending receive ends in exactly one of two ways: the sender calls the
+// target once, or cancel() claims it and the target is never called; either
+// way the value is received exactly once, by try_recv().
+
+#include "support/catch.hpp"
+#include "support/counting.hpp"
+#include "support/race_partner.hpp"
+#include "support/test_waker.hpp"
+
+#include <multishot.hpp>
+
+#include <optional>
+#include <utility>
+
+namespace {
+
+using multishot::Receiver;
+using multishot::RecvCanceller;
+using multishot::RecvError;
+using multishot::RecvResult;
+using multishot::Sender;
+using multishot_test::CountingWaker;
+
+// Checks that a receive whose value is already there completes at once and
+// never calls the target, and that one on a fresh receiver completes with
+// closed.
+TEST_CASE("start_recv: ready at once without calling the target", "[start_recv]") {
+    CountingWaker target;
+    Receiver<int> receiver;
+    const auto fresh = receiver.start_recv(target.waker());
+    REQUIRE(fresh.has_value());
+    CHECK(*fresh == RecvError::closed);
+
+    receiver.sender()->send(5);
+    const auto ready = receiver.start_recv(target.waker());
+    REQUIRE(ready.has_value());
+    CHECK(*ready == RecvResult<int>(std::in_place, 5));
+    CHECK(target.take_count() == 0);
+}
+
+// Checks that a pending receive calls the target exactly once when the value
+// is sent, after which try_recv returns it and a late cancel() does nothing.
+TEST_CASE("start_recv: the sender calls the target once", "[start_recv]") {
+    CountingWaker target;
+    Receiver<int> receiver;
+    Sender<int> sender = *receiver.sender();
+    CHECK_FALSE(receiver.start_recv(target.waker()).has_value());
+    const RecvCanceller canceller = receiver.canceller();
+    CHECK(target.take_count() == 0);
+    sender.send(7);
+    CHECK(target.take_count() == 1);
+    CHECK_FALSE(canceller.cancel());
+    CHECK(receiver.try_recv() == RecvResult<int>(std::in_place, 7));
+    CHECK(target.take_count() == 0);
+    CHECK(receiver.sender().has_value());
+}
+
+// Checks that a sender destroyed without sending calls the target, and the
+// receive then completes with closed.
+TEST_CASE("start_recv: a dropped sender calls the target", "[start_recv]") {
+    CountingWaker target;
+    Receiver<int> receiver;
+    std::optional<Sender<int>> sender = receiver.sender();
+    CHECK_FALSE(receiver.start_recv(target.waker()).has_value());
+    sender.reset();
+    CHECK(target.take_count() == 1);
+    CHECK(receiver.try_recv() == RecvError::closed);
+}
+
+// Checks that cancel() withdraws a pending receive: it returns true once, the
+// target is never called (not even when the value comes later), and the
+// receive stays open: the value sent afterwards is received by the next
+// receive, which may be start_recv again.
+TEST_CASE("start_recv: cancel withdraws the receive and keeps it open", "[start_recv]") {
+    CountingWaker target;
+    Receiver<int> receiver;
+    Sender<int> sender = *receiver.sender();
+    CHECK_FALSE(receiver.start_recv(target.waker()).has_value());
+    const RecvCanceller canceller = receiver.canceller();
+    CHECK(canceller.cancel());
+    CHECK_FALSE(canceller.cancel());
+    CHECK(receiver.try_recv() == RecvError::empty);
+    sender.send(9);
+    CHECK(target.take_count() == 0);
+    const auto again = receiver.start_recv(target.waker());
+    REQUIRE(again.has_value());
+    CHECK(*again == RecvResult<int>(std::in_place, 9));
+    CHECK(target.take_count() == 0);
+}
+
+// Checks that a receive cancelled and started again is woken by the sender
+// (the second target, once), and that a canceller taken for the first
+// sender's receive cannot cancel the next sender's.
+TEST_CASE("start_recv: cancel then wait again; an old canceller is inert", "[start_recv]") {
+    CountingWaker first;
+    CountingWaker second;
+    Receiver<int> receiver;
+    Sender<int> sender = *receiver.sender();
+    CHECK_FALSE(receiver.start_recv(first.waker()).has_value());
+    REQUIRE(receiver.canceller().cancel());
+    CHECK_FALSE(receiver.start_recv(second.waker()).has_value());
+    sender.send(1);
+    CHECK(first.take_count() == 0);
+    CHECK(second.take_count() == 1);
+    CHECK(receiver.try_recv() == RecvResult<int>(std::in_place, 1));
+
+    const RecvCanceller old = receiver.canceller();
+    Sender<int> next = *receiver.sender();
+    CHECK_FALSE(receiver.start_recv(first.waker()).has_value());
+    CHECK_FALSE(old.cancel());
+    next.send(2);
+    CHECK(first.take_count() == 1);
+    CHECK(receiver.try_recv() == RecvResult<int>(std::in_place, 2));
+}
+
+// Checks that start_recv on a moved-from receiver throws usage_error.
+TEST_CASE("start_recv: moved-from receiver throws", "[start_recv]") {
+    Receiver<int> receiver;
+    Receiver<int> moved_to = std::move(receiver);
+    CountingWaker target;
+    CHECK_THROWS_AS(receiver.start_recv(target.waker()), multishot::usage_error);
+}
+
+// Races cancel() on one thread against send() on another, 2000 rounds: in
+// every round exactly one of them wins (the target called once and cancel
+// false, or cancel true and the target never called), and the value is
+// received exactly once, afterwards, by try_recv. Counted checks that no
+// value leaks or is destroyed twice.
+TEST_CASE("start_recv: cancel races send exactly once", "[start_recv][race]") {
+    using multishot_test::Census;
+    using multishot_test::Counted;
+    const long live_before = Census::live();
+    multishot_test::RacePartner partner;
+    Receiver<Counted> receiver;
+    int cancelled = 0;
+    int woken = 0;
+    for (int round = 0; round < 2000; ++round) {
+        CountingWaker target;
+        Sender<Counted> sender = *receiver.sender();
+        REQUIRE_FALSE(receiver.start_recv(target.waker()).has_value());
+        const RecvCanceller canceller = receiver.canceller();
+        bool won = false;
+        partner.race([&] { sender.send(Counted(round)); }, [&] { won = canceller.cancel(); },
+                     round % 7 - 3);
+        const std::size_t calls = target.take_count();
+        REQUIRE(calls == (won ? 0U : 1U));
+        (won ? cancelled : woken) += 1;
+        const RecvResult<Counted> result = receiver.try_recv();
+        REQUIRE(result.has_value());
+        REQUIRE(result->value() == round);
+    }
+    CHECK(cancelled + woken == 2000);
+    CHECK(Census::live() == live_before);
+}
+
+}  // namespace
