@@ -52,6 +52,10 @@ inline constexpr TransitionRow expected_rows[] = {
     {"cell unpin", "not last"},  {"cell unpin", "last: free"},
 
     {"release owner", "free now"}, {"release owner", "pinned: defer"},
+
+    // Receiver::start_recv: the sender completed during the registration and
+    // claimed the target.
+    {"start_recv", "completed, target claimed by the sender"},
 };
 
 }  // namespace multishot_model
