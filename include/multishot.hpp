@@ -279,6 +279,45 @@ private:
     AccessShadow lifetime_;
 };
 
+// MULTISHOT_TIMEOUT_HOOK(timeout): called by the modelled futex and condition
+// variable below when a timed wait times out, with its relative timeout (a
+// std::chrono::nanoseconds). The model suite defines it to advance its model
+// clock by `timeout` (tests/model/model_clock.hpp): a wait that timed out has
+// lasted at least that long, so a deadline loop reading that clock sees its
+// deadline passed exactly when the modelled wait timed out, and every run of
+// a schedule reads the same times (real time inside Relacy would make its
+// iterations non-deterministic). A wait that returns early (woken spuriously)
+// leaves the clock alone. Nothing otherwise.
+#if !defined(MULTISHOT_TIMEOUT_HOOK)
+#define MULTISHOT_TIMEOUT_HOOK(timeout) ((void)(timeout))
+#endif
+
+// Relacy's condition variable, telling why a wait returned (its
+// rl::condition_variable::wait_for only says whether it was notified). A wait
+// may return spuriously (under the random scheduler) and a timed wait may time
+// out at any scheduling point: Relacy explores both.
+class ModelCondition {
+public:
+    ModelCondition() { condition_.init(/*allow_spurious_wakeups=*/true, RL_INFO); }
+    ModelCondition(const ModelCondition&) = delete;
+    ModelCondition& operator=(const ModelCondition&) = delete;
+    ~ModelCondition() { condition_.deinit(RL_INFO); }
+
+    // Unlocks `mutex`, sleeps until notified (or spuriously woken, or, with a
+    // `timeout`, timed out), locks `mutex` again. Calls MULTISHOT_TIMEOUT_HOOK
+    // if it timed out.
+    void wait(rl::mutex& mutex, const std::chrono::nanoseconds* timeout, MULTISHOT_SITE_PARAMS) {
+        const rl::sema_wakeup_reason reason =
+            condition_.wait(mutex, timeout != nullptr, MULTISHOT_SITE);
+        if (reason == rl::sema_wakeup_reason_timeout) MULTISHOT_TIMEOUT_HOOK(*timeout);
+    }
+    void notify_one(MULTISHOT_SITE_PARAMS) { condition_.notify_one(MULTISHOT_SITE); }
+
+private:
+    struct Tag;
+    rl::condvar<Tag> condition_;
+};
+
 // The kernel side of the futex semaphore (see Semaphore): checking the word
 // and going to sleep are atomic with respect to a wake, as under the kernel's
 // futex bucket lock, which this mutex stands for. A timed wait may time out
@@ -292,26 +331,21 @@ public:
         bucket_.lock(MULTISHOT_SITE);
         // Relaxed: the bucket lock orders this read after a waker's change of
         // the word (the waker takes the lock to wake after changing it).
-        if (word.load(std::memory_order::relaxed, site_file, site_line) == expected) {
-            if (timeout != nullptr) {
-                sleepers_.wait_for(bucket_, *timeout, MULTISHOT_SITE);
-            } else {
-                sleepers_.wait(bucket_, MULTISHOT_SITE);
-            }
-        }
+        if (word.load(std::memory_order::relaxed, site_file, site_line) == expected)
+            sleepers_.wait(bucket_, timeout, site_file, site_line);
         bucket_.unlock(MULTISHOT_SITE);
     }
 
     // Wakes one sleeper, if any.
     void wake_one(Atomic<std::uint32_t>&, MULTISHOT_SITE_PARAMS) {
         bucket_.lock(MULTISHOT_SITE);
-        sleepers_.notify_one(MULTISHOT_SITE);
+        sleepers_.notify_one(site_file, site_line);
         bucket_.unlock(MULTISHOT_SITE);
     }
 
 private:
     rl::mutex bucket_;
-    rl::condition_variable sleepers_;
+    ModelCondition sleepers_;
 };
 
 // The portable semaphore's mutex and condition variable (see Semaphore).
@@ -328,15 +362,15 @@ private:
 class CondVar {
 public:
     void wait(Mutex& mutex, MULTISHOT_SITE_PARAMS) {
-        condition_.wait(mutex.native(), MULTISHOT_SITE);
+        condition_.wait(mutex.native(), nullptr, site_file, site_line);
     }
     void wait_for(Mutex& mutex, std::chrono::nanoseconds timeout, MULTISHOT_SITE_PARAMS) {
-        condition_.wait_for(mutex.native(), timeout, MULTISHOT_SITE);
+        condition_.wait(mutex.native(), &timeout, site_file, site_line);
     }
-    void notify_one(MULTISHOT_SITE_PARAMS) { condition_.notify_one(MULTISHOT_SITE); }
+    void notify_one(MULTISHOT_SITE_PARAMS) { condition_.notify_one(site_file, site_line); }
 
 private:
-    rl::condition_variable condition_;
+    ModelCondition condition_;
 };
 
 #else  // !MULTISHOT_RELACY
@@ -1284,8 +1318,8 @@ struct AllocatedBlock final : Block<T> {
     explicit AllocatedBlock(const BlockAllocator& block_allocator) noexcept
         : Block<T>(&deallocate_block), allocator(block_allocator) {}
 
-    static Block<T>* allocate(const Allocator& allocator) {
-        BlockAllocator block_allocator(allocator);
+    static Block<T>* allocate(const Allocator& user_allocator) {
+        BlockAllocator block_allocator(user_allocator);
         AllocatedBlock* block = Traits::allocate(block_allocator, 1);
         return std::construct_at(block, block_allocator);
     }
