@@ -97,7 +97,7 @@ void many_clients_block_for_replies(Workers& workers) {
     constexpr int jobs_per_client = 2000;
     std::vector<int> right(client_count, 0);
     {
-        std::vector<std::jthread> clients;
+        std::vector<std::thread> clients;
         for (int id = 0; id < client_count; ++id)
             clients.emplace_back([&workers, &right, id] {
                 multishot::Receiver<int> replies;
@@ -108,7 +108,8 @@ void many_clients_block_for_replies(Workers& workers) {
                     if (reply.has_value() && *reply == square(input)) ++right[id];
                 }
             });
-    }  // joined here
+        for (std::thread& client : clients) client.join();
+    }
     int total = 0;
     for (int count : right) total += count;
     check(total == client_count * jobs_per_client, "1: every blocking receive got its reply");

@@ -3,9 +3,31 @@
 
 #include <atomic>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 namespace multishot_test {
+
+/// A std::thread that joins when destroyed: std::jthread without the stop
+/// token, for standard libraries that lack std::jthread (libc++ 16).
+class JoiningThread {
+public:
+    template <class F>
+        requires(!std::is_same_v<std::remove_cvref_t<F>, JoiningThread>)
+    explicit JoiningThread(F&& f) : thread_(std::forward<F>(f)) {}
+    JoiningThread(JoiningThread&&) noexcept = default;
+    JoiningThread& operator=(JoiningThread&&) = delete;
+    JoiningThread(const JoiningThread&) = delete;
+    JoiningThread& operator=(const JoiningThread&) = delete;
+    ~JoiningThread() {
+        if (thread_.joinable()) thread_.join();
+    }
+
+    void join() { thread_.join(); }
+
+private:
+    std::thread thread_;
+};
 
 /// Busy-waits for `turns` turns of a loop (about a nanosecond each).
 inline void spin_for(int turns) {
@@ -25,9 +47,9 @@ template <class First, class Second>
 void run_concurrently(First&& first, Second&& second, int stagger = 0) {
     // 0: starting; 1: the new thread is waiting, spinning; 2: go.
     // Relaxed: the rendezvous only aligns the start times. The actions'
-    // data is handed over by the jthread constructor and its join.
+    // data is handed over by the thread's constructor and its join.
     std::atomic<int> phase{0};
-    const std::jthread thread([&] {
+    const JoiningThread thread([&] {
         phase.store(1, std::memory_order_relaxed);
         // Spins (so as to see "go" within nanoseconds), yielding only if the
         // calling thread is slow to come: the machine may be busy.

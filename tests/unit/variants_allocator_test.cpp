@@ -21,7 +21,6 @@
 #include <mutex>
 #include <new>
 #include <optional>
-#include <stop_token>
 #include <thread>
 #include <utility>
 
@@ -246,13 +245,16 @@ TEMPLATE_TEST_CASE("allocator: channel halves finished concurrently return every
 
 Task<RecvResult<int>> receive(Receiver<int>& receiver) { co_return co_await receiver.recv(); }
 
+#if MULTISHOT_HAS_STOP_TOKEN
 Task<RecvResult<int>> receive(Receiver<int>& receiver, std::stop_token token) {
     co_return co_await receiver.recv(std::move(token));
 }
+#endif
 
 // One cycle of the channel, ending in a receive of the kind `cycle % 6`
 // picks: try_recv, poll, co_await (suspended), recv_for (timed out first),
-// co_await recv(token) (cancelled first), or a sender dropped.
+// co_await recv(token) (cancelled first; a dropped sender where there is no
+// std::stop_token), or a sender dropped.
 void run_cycle(Receiver<int>& receiver, int cycle) {
     std::optional<Sender<int>> sender = receiver.sender();
     REQUIRE(sender.has_value());
@@ -281,6 +283,7 @@ void run_cycle(Receiver<int>& receiver, int cycle) {
             CHECK(receiver.recv_blocking() == RecvResult<int>(std::in_place, cycle));
             break;
         }
+#if MULTISHOT_HAS_STOP_TOKEN
         case 4: {
             std::stop_source stop;
             stop.request_stop();
@@ -291,6 +294,7 @@ void run_cycle(Receiver<int>& receiver, int cycle) {
             CHECK(receiver.try_recv() == RecvResult<int>(std::in_place, cycle));
             break;
         }
+#endif
         default: {
             sender.reset();
             CHECK(receiver.try_recv() == RecvError::closed);

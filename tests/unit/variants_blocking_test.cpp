@@ -4,6 +4,7 @@
 // receive open after a timeout so that a later receive still gets the value.
 
 #include "support/catch.hpp"
+#include "support/concurrent.hpp"
 #include "support/counting.hpp"
 #include "support/race_partner.hpp"
 
@@ -25,6 +26,7 @@ using multishot::Sender;
 using multishot::usage_error;
 using multishot_test::Census;
 using multishot_test::Counted;
+using multishot_test::JoiningThread;
 using multishot_test::RacePartner;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -45,8 +47,8 @@ std::chrono::nanoseconds thread_cpu_time() {
 }
 
 // Sends `value` through `sender` on a new thread after `delay`.
-std::jthread send_later(Sender<int> sender, int value, std::chrono::milliseconds delay) {
-    return std::jthread([sender = std::move(sender), value, delay]() mutable {
+JoiningThread send_later(Sender<int> sender, int value, std::chrono::milliseconds delay) {
+    return JoiningThread([sender = std::move(sender), value, delay]() mutable {
         std::this_thread::sleep_for(delay);
         sender.send(value);
     });
@@ -56,7 +58,7 @@ std::jthread send_later(Sender<int> sender, int value, std::chrono::milliseconds
 // and returns it.
 TEST_CASE("blocking: recv_blocking gets a value sent later on another thread", "[blocking]") {
     Receiver<int> receiver;
-    const std::jthread sending = send_later(*receiver.sender(), 21, short_wait);
+    const JoiningThread sending = send_later(*receiver.sender(), 21, short_wait);
     CHECK(receiver.recv_blocking() == RecvResult<int>(std::in_place, 21));
     CHECK(receiver.sender().has_value());
 }
@@ -67,7 +69,7 @@ TEST_CASE("blocking: recv_blocking gets closed when the sender is destroyed on a
           "[blocking]") {
     Receiver<int> receiver;
     std::optional<Sender<int>> sender = receiver.sender();
-    const std::jthread destroying([&sender] {
+    const JoiningThread destroying([&sender] {
         std::this_thread::sleep_for(short_wait);
         sender.reset();
     });
@@ -130,7 +132,7 @@ TEST_CASE("blocking: timed out then blocked again until a send on another thread
     Sender<int> sender = *receiver.sender();
     CHECK(receiver.recv_for(1ms) == RecvError::timed_out);
     CHECK(receiver.recv_for(0s) == RecvError::timed_out);
-    const std::jthread sending = send_later(std::move(sender), 23, short_wait);
+    const JoiningThread sending = send_later(std::move(sender), 23, short_wait);
     CHECK(receiver.recv_for(absurd_delay) == RecvResult<int>(std::in_place, 23));
 }
 
@@ -185,11 +187,11 @@ TEST_CASE("blocking: on a moved-from receiver throws usage_error", "[blocking][m
 TEST_CASE("blocking: recv_for with the largest durations waits for the value", "[blocking]") {
     Receiver<int> receiver;
     {
-        const std::jthread sending = send_later(*receiver.sender(), 31, short_wait);
+        const JoiningThread sending = send_later(*receiver.sender(), 31, short_wait);
         CHECK(receiver.recv_for(std::chrono::hours::max()) == RecvResult<int>(std::in_place, 31));
     }
     {
-        const std::jthread sending = send_later(*receiver.sender(), 32, short_wait);
+        const JoiningThread sending = send_later(*receiver.sender(), 32, short_wait);
         CHECK(receiver.recv_for(std::chrono::nanoseconds::max()) ==
               RecvResult<int>(std::in_place, 32));
     }
@@ -206,7 +208,7 @@ TEST_CASE("blocking: recv_for wakes promptly when the value is sent", "[blocking
         std::optional<Sender<int>> sender = receiver.sender();
         REQUIRE(sender.has_value());
         Clock::time_point sent_at;
-        std::jthread sending([&sent_at, &sender, delay] {
+        JoiningThread sending([&sent_at, &sender, delay] {
             std::this_thread::sleep_for(delay);
             sent_at = Clock::now();
             sender->send(static_cast<int>(delay.count()));

@@ -10,7 +10,6 @@
 
 #include <chrono>
 #include <optional>
-#include <stop_token>
 #include <thread>
 #include <utility>
 
@@ -38,9 +37,11 @@ std::optional<RecvError> value_error(const RecvResult<void>& result) {
 
 Task<RecvResult<void>> receive(Receiver<void>& receiver) { co_return co_await receiver.recv(); }
 
+#if MULTISHOT_HAS_STOP_TOKEN
 Task<RecvResult<void>> receive(Receiver<void>& receiver, std::stop_token token) {
     co_return co_await receiver.recv(std::move(token));
 }
+#endif
 
 // Checks that send() on a void channel gives a result that has a value,
 // compares equal to "sent", and whose value() does not throw; and that the
@@ -77,11 +78,13 @@ TEST_CASE("void: value() throws for every error", "[void]") {
     Sender<void> sender = *receiver.sender();
     CHECK(value_error(receiver.try_recv()) == RecvError::empty);
     CHECK(value_error(receiver.recv_for(0s)) == RecvError::timed_out);
+#if MULTISHOT_HAS_STOP_TOKEN
     std::stop_source stop;
     stop.request_stop();
     Task<RecvResult<void>> task = receive(receiver, stop.get_token());
     REQUIRE(task.done());
     CHECK(value_error(task.result()) == RecvError::cancelled);
+#endif
     sender.send();
     CHECK(receiver.try_recv() == sent);
 }
@@ -119,6 +122,7 @@ TEST_CASE("void: try_recv and recv_for", "[void][blocking]") {
     CHECK(receiver.recv_for(1s) == RecvError::closed);
 }
 
+#if MULTISHOT_HAS_STOP_TOKEN
 // Checks that a cancelled void receive leaves the receive open: the signal
 // sent afterwards is received.
 TEST_CASE("void: cancelled then the signal received", "[void][cancel]") {
@@ -133,5 +137,6 @@ TEST_CASE("void: cancelled then the signal received", "[void][cancel]") {
     sender.send();
     CHECK(receiver.recv_blocking() == sent);
 }
+#endif
 
 }  // namespace
