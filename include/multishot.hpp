@@ -1303,6 +1303,9 @@ struct Block {
     // How many senders the receiver has created: written by sender() while
     // no sender is alive, read by the sender it creates.
     SharedCell<std::uint64_t> epoch;
+    // Debug aid of the Receiver (see Receiver::set_awaiting): a co_await
+    // recv() is suspended. Present whatever NDEBUG says, used only without it.
+    bool receive_suspended = false;
     WaitCell cell;
     // Frees the block through the allocator that allocated it.
     void (*const deallocate)(Block*) noexcept;
@@ -1732,17 +1735,17 @@ private:
     }
 
     // Debug aid: whether a co_await recv() is suspended on this receiver. The
-    // flag exists only without NDEBUG, so that a receiver is one pointer in
-    // release builds (every translation unit of a program must agree on
-    // NDEBUG, as for any class whose layout depends on it).
+    // flag lives in the block, so that a receiver is one pointer and no
+    // layout depends on NDEBUG (a library and a program built with and
+    // without it share channels); only builds without NDEBUG write and read it.
     void set_awaiting([[maybe_unused]] bool awaiting) noexcept {
 #if !defined(NDEBUG)
-        awaiting_ = awaiting;
+        block_->receive_suspended = awaiting;
 #endif
     }
     void assert_not_suspended([[maybe_unused]] const char* message) const noexcept {
 #if !defined(NDEBUG)
-        MULTISHOT_ASSERT(!awaiting_, message);
+        MULTISHOT_ASSERT(block_ == nullptr || !block_->receive_suspended, message);
 #endif
     }
 
@@ -1949,9 +1952,6 @@ private:
     }
 
     detail::Block<T>* block_;
-#if !defined(NDEBUG)
-    bool awaiting_ = false;  // see set_awaiting()
-#endif
 };
 
 // ---------------------------------------------------------------------------
