@@ -75,10 +75,12 @@ void measure(const char* name, Receive receive) {
 int main() {
     std::printf("sizeof(void*) = %zu, sizeof(time_t) = %zu, wait: %s\n", sizeof(void*),
                 sizeof(std::time_t),
-#if defined(MULTISHOT_PORTABLE_WAIT)
+#if defined(MULTISHOT_FUTEX_WAIT) && MULTISHOT_FUTEX_WAIT
+                "futex"
+#elif defined(MULTISHOT_PORTABLE_WAIT)
                 "portable (MULTISHOT_PORTABLE_WAIT)"
 #else
-                "default"
+                "non-futex"
 #endif
     );
     measure<int>("recv_for(100ms)", [](auto& r) { return r.recv_for(timeout); });

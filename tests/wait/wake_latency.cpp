@@ -4,7 +4,9 @@
 // bound for a loaded CI machine: a futex wake-up or a condition variable
 // takes tens of microseconds, while a wait that polls (libstdc++ 12's
 // std::binary_semaphore sleeps up to 64 ms between checks, libc++'s 8 ms)
-// wakes 20-48 ms late. Built in every matrix entry, so it measures the futex
+// wakes milliseconds late (measured with the header's former
+// std::binary_semaphore wait: recv_for's median 12-16 ms late, p90 32 ms).
+// Built in every matrix entry, so it measures the futex
 // path (the default on Linux) and the portable one (-DMULTISHOT_PORTABLE_WAIT)
 // alike, and prints the figures.
 //
@@ -26,8 +28,12 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto median_bound = 5ms;
-// How long the sender waits before sending, so that the receiver is asleep.
-constexpr auto head_start = 2ms;
+
+// How long the sender of round `round` waits before sending, so that the
+// receiver is asleep: 10 to 28 ms, varied because a polling wait's lateness
+// depends on where the send falls in its schedule of sleeps (with one fixed
+// delay it can happen to wake on time).
+std::chrono::milliseconds head_start(int round) { return 10ms + (round % 10) * 2ms; }
 
 double as_us(Clock::duration duration) {
     return std::chrono::duration<double, std::micro>(duration).count();
@@ -37,9 +43,9 @@ double as_us(Clock::duration duration) {
 // recv_for with a timeout it never reaches), a new thread sends after the
 // head start; the value sent is the send time, so the channel itself hands
 // it over. Returns the latency, or a negative duration on a wrong result.
-Clock::duration one_round(multishot::Receiver<std::int64_t>& receiver, bool timed) {
-    std::thread sending([sender = *receiver.sender()]() mutable {
-        std::this_thread::sleep_for(head_start);
+Clock::duration one_round(multishot::Receiver<std::int64_t>& receiver, bool timed, int round) {
+    std::thread sending([sender = *receiver.sender(), delay = head_start(round)]() mutable {
+        std::this_thread::sleep_for(delay);
         sender.send(Clock::now().time_since_epoch().count());
     });
     const multishot::RecvResult<std::int64_t> result =
@@ -66,19 +72,19 @@ int main(int argc, char** argv) {
     const int rounds = argc > 1 ? std::atoi(argv[1]) : 50;
     if (rounds < 1) return 2;
     const char* wait =
-#if defined(MULTISHOT_PORTABLE_WAIT)
-        "portable (MULTISHOT_PORTABLE_WAIT)";
-#elif defined(__linux__)
+#if defined(MULTISHOT_FUTEX_WAIT) && MULTISHOT_FUTEX_WAIT
         "futex";
+#elif defined(MULTISHOT_PORTABLE_WAIT)
+        "portable (MULTISHOT_PORTABLE_WAIT)";
 #else
-        "default";
+        "non-futex";
 #endif
     bool ok = true;
     multishot::Receiver<std::int64_t> receiver;
     for (const bool timed : {false, true}) {
         std::vector<Clock::duration> latencies;
         for (int round = 0; round < rounds; ++round) {
-            const Clock::duration latency = one_round(receiver, timed);
+            const Clock::duration latency = one_round(receiver, timed, round);
             if (latency < Clock::duration::zero()) {
                 std::puts("FAIL: the receive did not get the value");
                 return 1;
