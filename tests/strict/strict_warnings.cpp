@@ -7,6 +7,17 @@
 
 #include <multishot.hpp>
 
+// The header's feature macros agree with what CMake found the toolchain to
+// offer (cmake/toolchain-probes.cmake), which decides the tests it builds.
+#if defined(MULTISHOT_TEST_EXPECT_STOP_TOKEN)
+static_assert(MULTISHOT_HAS_STOP_TOKEN == MULTISHOT_TEST_EXPECT_STOP_TOKEN,
+              "MULTISHOT_HAS_STOP_TOKEN disagrees with the toolchain probe");
+#endif
+#if defined(MULTISHOT_TEST_EXPECT_EXCEPTIONS)
+static_assert(MULTISHOT_HAS_EXCEPTIONS == MULTISHOT_TEST_EXPECT_EXCEPTIONS,
+              "MULTISHOT_HAS_EXCEPTIONS disagrees with the toolchain probe");
+#endif
+
 // Every member function of the class templates, for a few kinds of T: an
 // int, void, a move-only type with a destructor, and a type whose move may
 // throw.
