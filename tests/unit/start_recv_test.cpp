@@ -92,7 +92,7 @@ TEST_CASE("start_recv: cancel withdraws the receive and keeps it open", "[start_
 // Checks that a receive cancelled and started again is woken by the sender
 // (the second target, once), and that a canceller taken for the first
 // sender's receive cannot cancel the next sender's.
-TEST_CASE("start_recv: cancel then wait again; an old canceller is inert", "[start_recv]") {
+TEST_CASE("start_recv: cancel then wait again and an old canceller is inert", "[start_recv]") {
     CountingWaker first;
     CountingWaker second;
     Receiver<int> receiver;

@@ -504,19 +504,7 @@ void check_one_transfer_per_receive() {
 }
 
 // A copy-only type with a deleted move constructor (CopyOnly) is in the
-// contract: a receive copies it once. The header at 9d077af does not compile
-// a receive of one: Receiver::ValueTaker::value() returns `T&&`, so
-// RecvResult's take constructor selects the deleted move constructor (a fix:
-// return `std::as_const(slot)` when !std::is_move_constructible_v<T>). Until
-// the header is fixed, the CopyOnly checks are compiled only with
-// -DMULTISHOT_TEST_DELETED_MOVE=1 (then set the default below to 1), and
-// otherwise reported as skipped with a warning.
-#if !defined(MULTISHOT_TEST_DELETED_MOVE)
-#define MULTISHOT_TEST_DELETED_MOVE 0
-#endif
-constexpr const char* deleted_move_skipped =
-    "skipped: a copy-only type with a deleted move constructor (CopyOnly) does not compile "
-    "with this header; build with -DMULTISHOT_TEST_DELETED_MOVE=1 to check it";
+// contract: a receive copies it once.
 
 // Checks that a receive whose move of a move-only value throws keeps the
 // value for the next receive, for every receive kind and every N.
@@ -529,11 +517,7 @@ TEST_CASE("throwing move: move-only value whose Nth move throws is received once
 // throws.
 TEST_CASE("throwing move: copy-only value whose Nth copy throws is received once",
           "[types][throwing_move]") {
-#if MULTISHOT_TEST_DELETED_MOVE
     check_throwing_transfers<CopyOnly>();
-#else
-    WARN(deleted_move_skipped);
-#endif
 }
 
 // The same with a value that has a copy constructor and no move constructor
@@ -558,11 +542,7 @@ TEST_CASE("throwing move: every receive moves a move-only value exactly once",
 // Checks that every receive kind copies a copy-only value exactly once.
 TEST_CASE("throwing move: every receive copies a copy-only value exactly once",
           "[types][throwing_move]") {
-#if MULTISHOT_TEST_DELETED_MOVE
     check_one_transfer_per_receive<CopyOnly>();
-#else
-    WARN(deleted_move_skipped);
-#endif
     check_one_transfer_per_receive<CopyWithoutMove>();
 }
 
