@@ -39,8 +39,9 @@
 #define MULTISHOT_CPLUSPLUS __cplusplus
 #endif
 #if MULTISHOT_CPLUSPLUS < 202002L || !defined(__cpp_impl_coroutine)
+#undef MULTISHOT_CPLUSPLUS
 #error "multishot needs C++20 with coroutines (e.g. -std=c++20)"
-#endif
+#else  // the rest of the header, which only C++20 with coroutines compiles
 #undef MULTISHOT_CPLUSPLUS
 
 #include <version>
@@ -269,6 +270,10 @@ public:
         return atomic_(MULTISHOT_SITE)
             .compare_exchange_strong(expected, desired, to_relacy(success), to_relacy(failure));
     }
+    // Records a use of the atomic's memory that is no atomic operation (a
+    // futex wake names the word by its address): no ordering, but a free that
+    // it does not happen before is a data race.
+    void touch(MULTISHOT_SITE_PARAMS) const { lifetime_.read(site_file, site_line); }
 
 private:
     mutable rl::atomic<V> atomic_;
@@ -336,8 +341,11 @@ public:
         bucket_.unlock(MULTISHOT_SITE);
     }
 
-    // Wakes one sleeper, if any.
-    void wake_one(Atomic<std::uint32_t>&, MULTISHOT_SITE_PARAMS) {
+    // Wakes one sleeper, if any. The kernel finds the sleepers by the word's
+    // address: waking after the word was freed (with the block) is a bug,
+    // which touch() lets Relacy report.
+    void wake_one(Atomic<std::uint32_t>& word, MULTISHOT_SITE_PARAMS) {
+        word.touch(site_file, site_line);
         bucket_.lock(MULTISHOT_SITE);
         sleepers_.notify_one(site_file, site_line);
         bucket_.unlock(MULTISHOT_SITE);
@@ -659,6 +667,7 @@ public:
     /// Sleeps until the permit is posted, and takes it.
     void acquire() noexcept {
         mutex_.lock();
+        MULTISHOT_TRANSITION("semaphore acquire", posted_.load() ? "posted" : "sleep");
         while (!posted_.load()) wakeup_.wait(mutex_);
         posted_.store(false);
         mutex_.unlock();
@@ -1916,9 +1925,15 @@ private:
     struct ValueTaker {
         detail::Block<T>& block;
 
+        // The value to move from, or to copy from if T cannot be moved (a
+        // copy-only T whose move constructor is deleted).
         template <class U = T>
-        U&& value() noexcept {
-            return std::move(block.value.get());
+        decltype(auto) value() noexcept {
+            if constexpr (std::is_move_constructible_v<U>) {
+                return std::move(block.value.get());
+            } else {
+                return std::as_const(block.value.get());
+            }
         }
         // After the value was moved out: destroys what is left in the slot.
         void taken() noexcept {
@@ -2345,4 +2360,5 @@ std::pair<Sender<T>, Receiver<T>> channel() {
 #pragma pop_macro("new")
 #endif
 
+#endif  // C++20 with coroutines
 #endif  // MULTISHOT_HPP_INCLUDED
