@@ -1,10 +1,20 @@
-// Scenarios of the blocking receives (recv_blocking, recv_for), which wait
-// through the wait cell on its semaphore. Under MULTISHOT_RELACY the
-// semaphore is modelled: a timed wait either gets the permit or times out,
-// as rl::rand decides, so Relacy explores both outcomes at every wait. A lost
-// wake-up shows as a livelock (a blocking acquire that no release ends), a
-// permit taken twice as a livelock too, a block freed too early as a use
-// after free, and a missing happens-before as a data race.
+// Scenarios of the blocking receives (recv_blocking, recv_until, recv_for),
+// which wait through the wait cell on its semaphore. The semaphore is the
+// header's own (the futex one, or the portable one in the
+// multishot_model_portable build); only the kernel's futex and the mutex and
+// condition variable under it are modelled (see the header's sync layer). A
+// modelled timed wait may time out at any scheduling point, as Relacy
+// chooses, and the timed receives wait on ModelClock, which passes the
+// deadline exactly when such a wait timed out (model_clock.hpp): so every
+// schedule reads the same times, and Relacy explores the sender's completion
+// before, during and after each timed wait. A lost wake-up shows as a
+// deadlock or livelock (a blocking acquire that no release ends), a permit
+// taken twice likewise, a block freed too early as a use after free, and a
+// missing happens-before as a data race.
+//
+// recv_for is called where its timeout does not depend on steady_clock's
+// reading (see model_clock.hpp): zero (it does not wait) and hours::max()
+// (it waits without a deadline).
 #include <chrono>
 #include <optional>
 #include <utility>
@@ -16,12 +26,19 @@ namespace {
 
 constexpr std::chrono::milliseconds timeout{1};
 
-// Receives with recv_for, and again after each timeout: recv_for once more,
-// then recv_blocking. Returns the first result that is not timed_out.
+// A timed receive: recv_until a deadline `timeout` from the model's now.
+multishot::RecvResult<Value> receive_for_a_while(multishot::Receiver<Value>& receiver) {
+    return receiver.recv_until(ModelClock::in(timeout));
+}
+
+// Receives with a timeout, and again after each timeout: once more with a
+// timeout, then without (recv_for with a timeout steady_clock cannot reach,
+// which is recv_blocking). Returns the first result that is not timed_out.
 multishot::RecvResult<Value> receive_through_timeouts(multishot::Receiver<Value>& receiver) {
-    multishot::RecvResult<Value> result = receiver.recv_for(timeout);
-    if (result == multishot::RecvError::timed_out) result = receiver.recv_for(timeout);
-    if (result == multishot::RecvError::timed_out) result = receiver.recv_blocking();
+    multishot::RecvResult<Value> result = receive_for_a_while(receiver);
+    if (result == multishot::RecvError::timed_out) result = receive_for_a_while(receiver);
+    if (result == multishot::RecvError::timed_out)
+        result = receiver.recv_for(std::chrono::hours::max());
     return result;
 }
 
@@ -35,12 +52,13 @@ void check_recycles(multishot::Receiver<Value>& receiver) {
                 "the recycled sender's value was not received");
 }
 
-// Thread 0 receives with timeouts (recv_for, recv_for, recv_blocking) and
-// then recycles; thread 1 sends or drops the sender. Each timeout withdraws
+// Thread 0 receives with timeouts (two timed receives, then an untimed one)
+// and then recycles; thread 1 sends or drops the sender. Each timeout withdraws
 // the wait and the next one arms again in the same epoch, racing the sender:
 // its notification may find the cell armed, cancelled or not yet re-armed.
 template <SenderEnd end>
 struct TimeoutThenWaitAgain : rl::test_suite<TimeoutThenWaitAgain<end>, 2> {
+    ModelClockReset clock;
     multishot::Receiver<Value> receiver;
     std::optional<multishot::Sender<Value>> sender = receiver.sender();
 
@@ -76,13 +94,14 @@ struct BlockingReceiveThenDestroy : rl::test_suite<BlockingReceiveThenDestroy<en
     }
 };
 
-// Thread 0 waits with recv_for twice, and destroys the receiver whatever
+// Thread 0 waits with a timeout twice, and destroys the receiver whatever
 // came of it; thread 1 sends or drops the sender. When both waits time out,
 // the second one armed the cell again in the same epoch without any RMW on
 // the state (its waker is registered already), and the receiver is then
 // destroyed while the sender lives: the sender frees the block.
 template <SenderEnd end>
 struct TimeoutsThenDestroy : rl::test_suite<TimeoutsThenDestroy<end>, 2> {
+    ModelClockReset clock;
     std::optional<multishot::Receiver<Value>> receiver{std::in_place};
     std::optional<multishot::Sender<Value>> sender = receiver->sender();
 
@@ -95,7 +114,7 @@ struct TimeoutsThenDestroy : rl::test_suite<TimeoutsThenDestroy<end>, 2> {
 
     void wait_twice_then_destroy() {
         for (int wait = 0; wait != 2; ++wait) {
-            multishot::RecvResult<Value> result = receiver->recv_for(timeout);
+            multishot::RecvResult<Value> result = receive_for_a_while(*receiver);
             if (result == multishot::RecvError::timed_out) continue;
             MODEL_CHECK(matches(result, end), "the receive did not get the sender's result");
             break;
@@ -106,14 +125,15 @@ struct TimeoutsThenDestroy : rl::test_suite<TimeoutsThenDestroy<end>, 2> {
 
 // A stale notification: thread 1 sends on the first sender, then sends on
 // the recycled sender if thread 0 handed it over in time. Thread 0 waits with
-// recv_for; after a timeout it takes the value with try_recv (or, if the
+// a timeout; after a timeout it takes the value with recv_for(0) (or, if the
 // sender has not sent, waits for it), recycles, hands the new sender to
 // thread 1 (sending itself if thread 1 has moved on) and waits for the
-// second value with recv_for and recv_blocking. The first sender's
+// second value with timeouts and then without. The first sender's
 // notification of the cell may be delayed until thread 0 armed the cell for
 // the second sender: it must change nothing, and the second wait must end
 // only by the second sender's notification.
 struct StaleNotification : rl::test_suite<StaleNotification, 2> {
+    ModelClockReset clock;
     multishot::Receiver<Value> receiver;
     std::optional<multishot::Sender<Value>> first = receiver.sender();
     Handoff<multishot::Sender<Value>> recycled;
@@ -136,11 +156,13 @@ struct StaleNotification : rl::test_suite<StaleNotification, 2> {
                     "the second receive did not get the second value");
     }
 
-    // recv_for; after a timeout, try_recv, and recv_blocking if still empty.
+    // A timed receive; after a timeout, recv_for(0) (it does not wait), and
+    // recv_blocking if that timed out too.
     multishot::RecvResult<Value> receive_after_timeout() {
-        multishot::RecvResult<Value> result = receiver.recv_for(timeout);
-        if (result == multishot::RecvError::timed_out) result = receiver.try_recv();
-        if (result == multishot::RecvError::empty) result = receiver.recv_blocking();
+        multishot::RecvResult<Value> result = receive_for_a_while(receiver);
+        if (result == multishot::RecvError::timed_out)
+            result = receiver.recv_for(std::chrono::seconds::zero());
+        if (result == multishot::RecvError::timed_out) result = receiver.recv_blocking();
         return result;
     }
 

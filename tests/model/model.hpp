@@ -2,8 +2,8 @@
 // waker, an eagerly started coroutine, a non-blocking hand-off between model
 // threads, checks, the search plans and the scenario registry.
 //
-// Include this, never multishot.hpp directly: the transition hook must be
-// defined before the header, and every standard header before relacy.hpp
+// Include this, never multishot.hpp directly: the transition and timeout
+// hooks must be defined before the header, and every standard header before relacy.hpp
 // (which multishot.hpp includes under MULTISHOT_RELACY), because relacy.hpp
 // #defines new, delete, assert and the memory_order_* names. For the same
 // reason test code names Relacy orderings (rl::mo_acquire, ...) and never
@@ -18,13 +18,14 @@
 #include <coroutine>
 #include <cstddef>
 #include <exception>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "expected_rows.hpp"
+#include "model_clock.hpp"
 
 namespace multishot_model {
 // Records that `operation` took `row` (see expected_rows.hpp). Never
@@ -36,6 +37,10 @@ void record_transition(const char* operation, const char* row) noexcept;
     ::multishot_model::record_transition(operation, row)
 
 #include <multishot.hpp>
+
+// After the header: the rows a build expects depend on its wait
+// (MULTISHOT_FUTEX_WAIT).
+#include "expected_rows.hpp"
 
 // Fails the current Relacy iteration with `message` unless `condition` holds.
 // A failed check ends the iteration at once (Relacy switches away from the
@@ -201,6 +206,12 @@ template <class Test>
 bool explore(const SearchPlan& plan) {
     return explore(&rl::simulate<Test>, plan);
 }
+
+// After a scenario explored: true if this process reached every row of
+// `rows` (operation, row), else false after naming the missing ones. For a
+// scenario written to reach particular rows, so that it fails if it no
+// longer does (model.coverage checks only that some scenario reaches each).
+bool reached_all(std::initializer_list<TransitionRow> rows);
 
 struct Scenario {
     const char* name;
