@@ -7,6 +7,15 @@ set(MULTISHOT_CMAKE_DIR "${CMAKE_INSTALL_DATADIR}/cmake/multishot")
 install(TARGETS multishot EXPORT multishot-targets)
 install(FILES "${PROJECT_SOURCE_DIR}/include/multishot.hpp"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+# The asio adapters, beside it: #include <multishot/asio.hpp> (standalone
+# asio) or <multishot/boost_asio.hpp> (Boost.Asio); both include
+# multishot/detail/asio_impl.hpp.
+install(FILES
+  "${PROJECT_SOURCE_DIR}/include/multishot/asio.hpp"
+  "${PROJECT_SOURCE_DIR}/include/multishot/boost_asio.hpp"
+  DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/multishot")
+install(FILES "${PROJECT_SOURCE_DIR}/include/multishot/detail/asio_impl.hpp"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/multishot/detail")
 install(EXPORT multishot-targets
         NAMESPACE multishot::
         DESTINATION "${MULTISHOT_CMAKE_DIR}")
