@@ -1,11 +1,11 @@
-// asio_integration_test: multishot_asio::async_recv under load. An io_context
+// asio_integration_test: multishot::asio::async_recv under load. An io_context
 // is run by several threads; coroutines and strand-bound callback chains each
 // recycle one receiver for many rounds; plain threads send (or close) from
 // outside the io_context. Checks every result, that every completion runs on
 // one of the io_context's threads and never on a sender thread, and that
 // io_context::run() does not return while a receive is pending (callback
 // rounds would be missing). Then asio::use_future with the same senders.
-#include "multishot_asio.hpp"
+#include <multishot/asio.hpp>
 
 #include <asio/bind_executor.hpp>
 #include <asio/co_spawn.hpp>
@@ -121,7 +121,7 @@ asio::awaitable<void> coroutine_client(SenderThreads& senders, int id, Tally& ta
         const int value = id * rounds + round;
         senders.submit(*receiver.sender(), closes(round) ? std::nullopt : std::optional(value));
         const multishot::RecvResult<int> result =
-            co_await multishot_asio::async_recv(receiver, asio::use_awaitable);
+            co_await multishot::asio::async_recv(receiver, asio::use_awaitable);
         tally.record(is_expected(result, round, value));
     }
 }
@@ -135,7 +135,7 @@ public:
     void arm() {
         const int value = id_ * rounds + round_;
         senders_.submit(*receiver_.sender(), closes(round_) ? std::nullopt : std::optional(value));
-        multishot_asio::async_recv(
+        multishot::asio::async_recv(
             receiver_, asio::bind_executor(strand_, [this, value](multishot::RecvResult<int> r) {
                 tally_.record(is_expected(r, round_, value));
                 if (++round_ < rounds) arm();
@@ -157,7 +157,7 @@ int futures_received(SenderThreads& senders) {
     for (int i = 0; i < future_count; ++i) {
         senders.submit(*receiver.sender(), i);
         std::future<multishot::RecvResult<int>> reply =
-            multishot_asio::async_recv(receiver, asio::use_future);
+            multishot::asio::async_recv(receiver, asio::use_future);
         const multishot::RecvResult<int> result = reply.get();
         right += result.has_value() && *result == i ? 1 : 0;
     }
@@ -180,16 +180,18 @@ void run_on_io_threads(asio::io_context& io) {
 
 int main() {
     Tally tally;
+    asio::io_context coroutine_io;
+    asio::io_context callback_io;
+    // The sender threads post to the io_contexts (completing a pending
+    // receive): they are joined first, in their destructor.
     SenderThreads senders;
 
     // Coroutines (co_spawn keeps its io_context busy while they live).
-    asio::io_context coroutine_io;
     for (int id = 0; id < coroutine_count; ++id)
         asio::co_spawn(coroutine_io, coroutine_client(senders, id, tally), asio::detached);
     run_on_io_threads(coroutine_io);
 
     // Callbacks alone: only the adapter's work tracking keeps run() going.
-    asio::io_context callback_io;
     std::vector<std::unique_ptr<CallbackChain>> chains;
     for (int id = 0; id < callback_chain_count; ++id) {
         chains.push_back(
