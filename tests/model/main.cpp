@@ -13,7 +13,6 @@
 // only).
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -164,10 +163,7 @@ void record_transition(const char* operation, const char* row) noexcept {
     record_unexpected(operation, row);
 }
 
-bool explore(bool (*simulate)(rl::test_params&), const SearchPlan& given_plan) {
-    SearchPlan plan = given_plan;  // TEMPORARY tuning knob
-    if (const char* b = std::getenv("TUNE_BOUND")) plan.context_bound = unsigned(std::atoi(b));
-    if (const char* r = std::getenv("TUNE_RANDOM")) plan.random_iterations = rl::iteration_t(std::atoll(r));
+bool explore(bool (*simulate)(rl::test_params&), const SearchPlan& plan) {
     std::ostringstream progress;  // Relacy's percentage ticks: not wanted
     rl::test_params exhaustive;
     exhaustive.progress_stream = &progress;
