@@ -177,10 +177,28 @@ private:
     // the sender's thread, not one the handler's allocator expects), and
     // touches nothing of the operation after: finish() may free it at once.
     // If posting fails (out of memory) std::terminate is called.
+    //
+    // The executor copy made here is the sender thread's last use of the
+    // handler's executor, and it dies after finish() may already have run and
+    // released the operation's outstanding work: it must count as outstanding
+    // work itself, or io_context::run() could return and the io_context (and
+    // a strand's service) be destroyed under it (TSan saw a strand's copy
+    // lock its destroyed service's mutex).
     static void on_target(void* self) noexcept {
         RecvOperation* const op = static_cast<RecvOperation*>(self);
-        const Executor executor = op->work_.get_executor();
+        const auto executor = tracked(op->work_.get_executor());
         net::post(executor, Finish{op});
+    }
+
+    // `executor`, counting as outstanding work while it lives (a standard
+    // executor: a strand's copy releases its strand before its inner
+    // executor's work); a legacy executor as it is.
+    static auto tracked(const Executor& executor) {
+        if constexpr (net::execution::is_executor<Executor>::value) {
+            return net::prefer(executor, net::execution::outstanding_work.tracked);
+        } else {
+            return executor;
+        }
     }
 
     // Called by the slot's signal, on the thread that emits it.
