@@ -1689,9 +1689,8 @@ public:
     ///     unchanged: the receive stays open and a value sent later goes to
     ///     the next receive.
     /// `target`'s context must stay valid until one of them happened, and no
-    /// other receive may start before. Costs what a blocking receive does:
-    /// two CAS on the wait cell and, the first time per sender, one RMW on
-    /// the state. Throws usage_error on a moved-from receiver.
+    /// other receive may start before. Throws usage_error on a moved-from
+    /// receiver.
     PollResult<T> start_recv(const Waker& target) {
         require_valid("multishot::Receiver::start_recv: receiver is empty (moved-from)");
         assert_no_suspended_recv();

@@ -15,6 +15,12 @@
 
 namespace {
 
+// A receiver is one pointer in every build, assertions on or off: no layout
+// depends on NDEBUG (README, "Across binaries"). This file is built without
+// NDEBUG, where the debug flag of a suspended co_await once made it larger.
+static_assert(sizeof(multishot::Receiver<int>) == sizeof(void*));
+static_assert(sizeof(multishot::Receiver<void>) == sizeof(void*));
+
 using multishot::Receiver;
 using multishot::RecvCanceller;
 using multishot::RecvError;
