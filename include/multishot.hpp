@@ -31,6 +31,18 @@
 #ifndef MULTISHOT_HPP_INCLUDED
 #define MULTISHOT_HPP_INCLUDED
 
+// The version of this header, equal to the CMake project version (the test
+// version.header_matches_cmake checks that they agree). MULTISHOT_VERSION is
+// MAJOR * 10000 + MINOR * 100 + PATCH (0.2.0 is 200, 1.10.3 would be 11003),
+// so that `#if MULTISHOT_VERSION >= 200` compares versions; MINOR and PATCH
+// stay below 100. Defined before the C++20 check, so even a TU that stops
+// at its #error has them.
+#define MULTISHOT_VERSION_MAJOR 0
+#define MULTISHOT_VERSION_MINOR 2
+#define MULTISHOT_VERSION_PATCH 0
+#define MULTISHOT_VERSION \
+  (MULTISHOT_VERSION_MAJOR * 10000 + MULTISHOT_VERSION_MINOR * 100 + MULTISHOT_VERSION_PATCH)
+
 // C++20 with coroutines, or one clear error (before any standard header, whose
 // own errors would come first). MSVC reports the language level in _MSVC_LANG.
 #if defined(_MSVC_LANG)
