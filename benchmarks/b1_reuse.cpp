@@ -56,6 +56,36 @@ void B1_multishot_co_await(benchmark::State& state) {
 }
 BENCHMARK(B1_multishot_co_await);
 
+// The waker of B1_multishot_waker: sets the flag its context points to.
+void set_flag(void* flag) noexcept {
+    // relaxed: the flag is read on this thread, after the send that wakes.
+    static_cast<std::atomic<bool>*>(flag)->store(true, std::memory_order_relaxed);
+}
+
+// The reuse cycle with a waker registered, as a task runtime meets it when
+// the receive comes first: sender(), a pending poll_recv (registers the
+// waker), send (calls it), and a ready poll_recv with the same waker. The
+// Rust peers (benchmarks/peers) run the same cycle.
+void B1_multishot_waker(benchmark::State& state) {
+    multishot::Receiver<int> receiver;
+    std::atomic<bool> woken{false};
+    const multishot::Waker waker(&set_flag, &woken);
+    int value = 0;
+    std::size_t wrong = 0;
+    for (auto _ : state) {
+        multishot::Sender<int> sender = *receiver.sender();
+        if (receiver.poll_recv(waker).has_value()) ++wrong;  // must be pending
+        sender.send(value++);
+        // relaxed: written by the waker on this thread.
+        if (!woken.load(std::memory_order_relaxed)) ++wrong;
+        woken.store(false, std::memory_order_relaxed);
+        multishot::PollResult<int> result = receiver.poll_recv(waker);
+        benchmark::DoNotOptimize(**result);
+    }
+    if (wrong != 0) state.SkipWithError("a poll was not pending first, or the send did not wake");
+}
+BENCHMARK(B1_multishot_waker);
+
 // A new channel per message: what reuse saves (one allocation and free).
 void B1_fresh_channel_per_message(benchmark::State& state) {
     int value = 0;

@@ -1,5 +1,6 @@
 // B4: two coroutines ping-pong through two reused channels, on one thread
-// (the sender resumes the receiver inline) and on two threads (each
+// (the sender resumes the receiver inline, or a run-queue executor resumes
+// each task woken through the poll layer) and on two threads (each
 // coroutine on its own thread, woken through the poll layer); against two
 // coroutines that resume each other directly. The asio baselines are in
 // b4_asio.cpp.
@@ -7,6 +8,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -78,6 +80,119 @@ void B4_direct_resume_floor(benchmark::State& state) {
     if (!driving.done()) state.SkipWithError("the driver did not finish");
 }
 BENCHMARK(B4_direct_resume_floor);
+
+// ---- one thread, a run-queue executor, the poll layer ----
+//
+// What a single-threaded task runtime does: no coroutine is resumed inside a
+// send. Each task's waker sets the task's queued flag and, if it was clear,
+// pushes the task onto the run queue; the executor resumes the tasks it pops,
+// and each task polls its channel again (ready after a wake-up). The Rust
+// peers (benchmarks/peers) run the same executor, one future per task.
+
+class RunQueue;
+
+struct QueuedTask {
+    RunQueue* queue = nullptr;
+    std::coroutine_handle<> handle;  // set when the task first suspends
+    std::atomic<bool> queued{false};
+
+    multishot::Waker waker() noexcept { return multishot::Waker(&QueuedTask::wake, this); }
+
+private:
+    static void wake(void* self) noexcept;
+};
+
+class RunQueue {
+public:
+    void push(QueuedTask& task) noexcept { slots_[tail_++ % capacity] = &task; }
+
+    // Resumes the queued tasks until the queue is empty.
+    void run() noexcept {
+        while (head_ != tail_) {
+            QueuedTask& task = *slots_[head_++ % capacity];
+            // relaxed: the queue is this thread's alone.
+            task.queued.store(false, std::memory_order_relaxed);
+            task.handle.resume();
+        }
+    }
+
+private:
+    static constexpr std::size_t capacity = 4;  // two tasks, each queued at most once
+    QueuedTask* slots_[capacity] = {};
+    std::size_t head_ = 0;
+    std::size_t tail_ = 0;
+};
+
+void QueuedTask::wake(void* self) noexcept {
+    QueuedTask& task = *static_cast<QueuedTask*>(self);
+    // relaxed: one thread (a multi-threaded runtime would need more here).
+    if (task.queued.load(std::memory_order_relaxed)) return;
+    task.queued.store(true, std::memory_order_relaxed);
+    task.queue->push(task);
+}
+
+// co_await on the poll layer with the task's waker: if pending, suspends
+// until the executor resumes the task, then polls again.
+template <class T>
+class QueuedRecv {
+public:
+    QueuedRecv(multishot::Receiver<T>& receiver, QueuedTask& task) noexcept
+        : receiver_(receiver), task_(task) {}
+
+    bool await_ready() {
+        result_ = receiver_.poll_recv(task_.waker());
+        return result_.has_value();
+    }
+    void await_suspend(std::coroutine_handle<> current) noexcept { task_.handle = current; }
+    multishot::RecvResult<T> await_resume() {
+        if (!result_.has_value()) result_ = receiver_.poll_recv(task_.waker());
+        // One thread: a task is resumed only after its sender has sent.
+        if (!result_.has_value()) std::terminate();
+        return std::move(*result_);
+    }
+
+private:
+    multishot::Receiver<T>& receiver_;
+    QueuedTask& task_;
+    multishot::PollResult<T> result_;
+};
+
+bench::Task answer_pings_queued(multishot::Receiver<bench::Ping>& pings, QueuedTask& task) {
+    for (;;) {
+        multishot::RecvResult<bench::Ping> ping = co_await QueuedRecv(pings, task);
+        if (!ping) co_return;
+        ping->reply.send(bench::Pong{*pings.sender()});
+    }
+}
+
+bench::Task drive_pings_queued(benchmark::State& state, multishot::Receiver<bench::Pong>& pongs,
+                               QueuedTask& task, multishot::Sender<bench::Ping> to_pong) {
+    for (auto _ : state) {
+        to_pong.send(bench::Ping{*pongs.sender()});
+        multishot::RecvResult<bench::Pong> pong = co_await QueuedRecv(pongs, task);
+        to_pong = std::move(pong->next);
+    }
+    { const multishot::Sender<bench::Ping> closing = std::move(to_pong); }
+}
+
+void B4_multishot_executor(benchmark::State& state) {
+    RunQueue queue;
+    QueuedTask answering_task;
+    QueuedTask driving_task;
+    answering_task.queue = &queue;
+    driving_task.queue = &queue;
+    multishot::Receiver<bench::Ping> pings;
+    multishot::Receiver<bench::Pong> pongs;
+    multishot::Sender<bench::Ping> to_pong = *pings.sender();
+    // Both tasks start eagerly and run to their first pending poll: the
+    // answering one registers its waker, the driving one sends the first
+    // ping (which queues the answering task) and waits for the pong.
+    const bench::Task answering = answer_pings_queued(pings, answering_task);
+    const bench::Task driving = drive_pings_queued(state, pongs, driving_task, std::move(to_pong));
+    queue.run();
+    if (!answering.done() || !driving.done()) state.SkipWithError("a task did not finish");
+}
+BENCHMARK(B4_multishot_executor);
 
 // ---- two threads: a one-task executor per thread, the poll layer ----
 
