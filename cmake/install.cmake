@@ -24,10 +24,20 @@ configure_package_config_file(
   "${PROJECT_SOURCE_DIR}/cmake/multishot-config.cmake.in"
   "${PROJECT_BINARY_DIR}/multishot-config.cmake"
   INSTALL_DESTINATION "${MULTISHOT_CMAKE_DIR}")
+# find_package(multishot X.Y): which installed versions satisfy a request.
+# Below 1.0 a minor release may break the API (SemVer's 0.y.z), so only the
+# same major.minor is compatible: a request for 0.2 takes 0.2.0 or any later
+# 0.2.z, and refuses 0.1.z, 0.3.z and 1.y.z. From 1.0 on, the same major.
+# (SameMajorVersion at 0.x would let 0.2.0 satisfy a request for 0.1.)
+if(PROJECT_VERSION_MAJOR EQUAL 0)
+  set(MULTISHOT_VERSION_COMPATIBILITY SameMinorVersion)
+else()
+  set(MULTISHOT_VERSION_COMPATIBILITY SameMajorVersion)
+endif()
 # A header-only library: the package fits any architecture.
 write_basic_package_version_file(
   "${PROJECT_BINARY_DIR}/multishot-config-version.cmake"
-  COMPATIBILITY SameMinorVersion
+  COMPATIBILITY ${MULTISHOT_VERSION_COMPATIBILITY}
   ARCH_INDEPENDENT)
 install(FILES
   "${PROJECT_BINARY_DIR}/multishot-config.cmake"

@@ -4,6 +4,13 @@
 #include <cstdio>
 #include <thread>
 
+// The installed header and the installed package version agree (the
+// definitions come from find_package's multishot_VERSION_*).
+static_assert(MULTISHOT_VERSION_MAJOR == CONSUMER_FOUND_VERSION_MAJOR &&
+                  MULTISHOT_VERSION_MINOR == CONSUMER_FOUND_VERSION_MINOR &&
+                  MULTISHOT_VERSION_PATCH == CONSUMER_FOUND_VERSION_PATCH,
+              "the installed multishot.hpp and multishot-config-version.cmake disagree");
+
 int main() {
     auto [sender, receiver] = multishot::channel<int>();
     std::thread producer([s = std::move(sender)]() mutable { s.send(42); });
