@@ -124,6 +124,14 @@
 #define MULTISHOT_NOINLINE [[gnu::noinline]]
 #endif
 
+// MULTISHOT_ALWAYS_INLINE: "always inline this" where the compiler has the
+// attribute (GCC and clang; only g++ needs it: see Receiver::sender()).
+#if defined(__GNUC__)
+#define MULTISHOT_ALWAYS_INLINE [[gnu::always_inline]]
+#else
+#define MULTISHOT_ALWAYS_INLINE
+#endif
+
 #if defined(MULTISHOT_RELACY)
 // Model-checking build: atomics and shared non-atomic cells are mapped onto
 // Relacy's instrumented types. relacy.hpp defines keywords and standard names
@@ -269,6 +277,10 @@ public:
     V fetch_or(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
         lifetime_.read(site_file, site_line);
         return atomic_(MULTISHOT_SITE).fetch_or(value, to_relacy(order));
+    }
+    V fetch_and(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
+        lifetime_.read(site_file, site_line);
+        return atomic_(MULTISHOT_SITE).fetch_and(value, to_relacy(order));
     }
     bool compare_exchange_weak(V& expected, V desired, std::memory_order success,
                                std::memory_order failure, MULTISHOT_SITE_PARAMS) {
@@ -1020,6 +1032,8 @@ template <class T>
 class Receiver;
 template <class T>
 class RecvAwaiter;
+template <class T>
+class ClosedAwaiter;
 #if MULTISHOT_HAS_STOP_TOKEN
 template <class T>
 class CancellableRecvAwaiter;
@@ -1043,10 +1057,14 @@ struct ModelAccess;
 //            if O==1: the redundant waker slot (1-I) holds no newer waker.
 // OPEN  [O]  both halves alive and the sender not yet consumed.
 // INDEX [I]  the waker slot that is current for the sender.
+// CLOSE_WAITER [C]  (meaningful while O==1) the sender registered a closure
+//            waker (Sender::poll_closed) that the receiver calls when it
+//            leaves (its destruction, or abandon()).
 //
 // The order of the bits is not arbitrary: Sender::send implements its whole
-// transition table with one wrapping subtraction of O|E. Bits above INDEX may
-// be set by that subtraction; every test masks the bits it reads.
+// transition table with one wrapping addition (see announcement_delta). Bits
+// above C may be set by that addition in the closed state it leaves; every
+// test masks the bits it reads.
 //
 // | I O E | seen by  | meaning                                     |
 // |-------|----------|---------------------------------------------|
@@ -1055,15 +1073,33 @@ struct ModelAccess;
 // | x 0 1 | receiver | sender consumed (destroyed) with no value   |
 // | x 1 0 | both     | the receiver stored a newer waker in slot !x|
 // | x 1 1 | both     | the waker (if any) is in slot x             |
+//
+// C is orthogonal to the table: set and cleared by the sender alone, kept by
+// every RMW of either half while O==1, and meaningless once O==0.
 
-inline constexpr std::size_t EMPTY = 0b001;
-inline constexpr std::size_t OPEN = 0b010;
-inline constexpr std::size_t INDEX = 0b100;
+inline constexpr std::size_t EMPTY = 0b0001;
+inline constexpr std::size_t OPEN = 0b0010;
+inline constexpr std::size_t INDEX = 0b0100;
+inline constexpr std::size_t CLOSE_WAITER = 0b1000;
 
 constexpr bool is_open(std::size_t state) noexcept { return (state & OPEN) != 0; }
 constexpr bool is_empty(std::size_t state) noexcept { return (state & EMPTY) != 0; }
 constexpr std::size_t index_of(std::size_t state) noexcept { return (state & INDEX) >> 2; }
-constexpr std::size_t index_bit(std::size_t index) noexcept { return index << 2; }
+// True if the sender is alive and has a closure waker registered.
+constexpr bool awaits_closure(std::size_t state) noexcept {
+    return (state & (OPEN | CLOSE_WAITER)) == (OPEN | CLOSE_WAITER);
+}
+
+// What Sender::send adds to the state to announce its value, given the index
+// of the waker slot it took the waker from (I, which it knows):
+//   I==1: subtract O|E:  111 -> 100 (done), 110 -> 011 (retry with slot 0);
+//   I==0: add I|E:       011 -> 000 (done, carrying into C: meaningless once
+//                        closed), 010 -> 111 (retry with slot 1).
+// Neither borrows from nor carries into C while the channel stays open, so
+// a closure waker's registration survives a retry.
+constexpr std::size_t announcement_delta(std::size_t index) noexcept {
+    return index == 0 ? (INDEX | EMPTY) : std::size_t{0} - (OPEN | EMPTY);
+}
 
 // The "x O E" name of a state's row, for MULTISHOT_TRANSITION.
 constexpr const char* row_of(std::size_t state) noexcept {
@@ -1223,6 +1259,14 @@ public:
         return epoch_of(word) == epoch && (word & CANCELLED) != 0;
     }
 
+    // Debug aid: true if a parked target of `epoch` waits, unclaimed (a
+    // blocking receive or a start_recv() is pending).
+    bool parked(std::uint64_t epoch) const noexcept {
+        // Relaxed: a check of the receiver's own misuse, read by the receiver.
+        const std::uint64_t word = word_.load(std::memory_order::relaxed);
+        return epoch_of(word) == epoch && (word & (ARMED | PARKED)) == (ARMED | PARKED);
+    }
+
     // The target armed last (the claimer of a parked target wakes it).
     Waker target() const noexcept { return target_.load(); }
 
@@ -1311,25 +1355,47 @@ private:
 // last (or by a sender still notifying the wait cell, see WaitCell). The
 // state word alone decides who may touch `value`, `wakers` and `epoch`.
 template <class T>
+struct Block;
+
+// How a block is freed, and how another one like it is allocated (for
+// Receiver::abandon()): one table per allocator type, so that the block holds
+// one pointer for both.
+template <class T>
+struct BlockOperations {
+    // Frees `block` through the allocator that allocated it.
+    void (*deallocate)(Block<T>* block) noexcept;
+    // A new block allocated through (a copy of) `block`'s allocator; throws
+    // what the allocator throws.
+    Block<T>* (*allocate_like)(const Block<T>& block);
+};
+
+template <class T>
 struct Block {
-    explicit Block(void (*deallocator)(Block*) noexcept) noexcept : deallocate(deallocator) {}
+    explicit Block(const BlockOperations<T>& block_operations) noexcept
+        : operations(block_operations) {}
     Block(const Block&) = delete;
     Block& operator=(const Block&) = delete;
+
+    void deallocate() noexcept { operations.deallocate(this); }
 
     // A new block is closed with no value ("0 0 1"): recv completes at once
     // with closed, and sender() succeeds.
     Atomic<std::size_t> state{EMPTY};
     ValueSlot<T> value;
     std::array<SharedCell<Waker>, 2> wakers;
+    // The sender's closure waker (Sender::poll_closed): written by the sender
+    // while C is clear, read by the receiver leaving while C is set.
+    SharedCell<Waker> closure_waker;
     // How many senders the receiver has created: written by sender() while
     // no sender is alive, read by the sender it creates.
     SharedCell<std::uint64_t> epoch;
-    // Debug aid of the Receiver (see Receiver::set_awaiting): a co_await
-    // recv() is suspended. Present whatever NDEBUG says, used only without it.
+    // Debug aids (see Receiver::set_awaiting, Sender::set_awaiting_closed):
+    // a co_await recv(), a co_await closed() is suspended. Present whatever
+    // NDEBUG says, used only without it.
     bool receive_suspended = false;
+    bool closed_suspended = false;
     WaitCell cell;
-    // Frees the block through the allocator that allocated it.
-    void (*const deallocate)(Block*) noexcept;
+    const BlockOperations<T>& operations;
 };
 
 // A Block that carries the allocator it was allocated with.
@@ -1340,12 +1406,19 @@ struct AllocatedBlock final : Block<T> {
     using Traits = std::allocator_traits<BlockAllocator>;
 
     explicit AllocatedBlock(const BlockAllocator& block_allocator) noexcept
-        : Block<T>(&deallocate_block), allocator(block_allocator) {}
+        : Block<T>(operations_table), allocator(block_allocator) {}
 
     static Block<T>* allocate(const Allocator& user_allocator) {
-        BlockAllocator block_allocator(user_allocator);
+        return allocate_with(BlockAllocator(user_allocator));
+    }
+
+    static Block<T>* allocate_with(BlockAllocator block_allocator) {
         AllocatedBlock* block = Traits::allocate(block_allocator, 1);
         return std::construct_at(block, block_allocator);
+    }
+
+    static Block<T>* allocate_like(const Block<T>& base) {
+        return allocate_with(static_cast<const AllocatedBlock&>(base).allocator);
     }
 
     static void deallocate_block(Block<T>* base) noexcept {
@@ -1355,6 +1428,8 @@ struct AllocatedBlock final : Block<T> {
         Traits::deallocate(block_allocator, block, 1);
     }
 
+    static constexpr BlockOperations<T> operations_table{&deallocate_block, &allocate_like};
+
     [[no_unique_address]] BlockAllocator allocator;
 };
 
@@ -1362,13 +1437,13 @@ struct AllocatedBlock final : Block<T> {
 // still notifying the wait cell: then the last unpin frees it.
 template <class T>
 void release_owner(Block<T>* block) noexcept {
-    if (block->cell.release_owner()) block->deallocate(block);
+    if (block->cell.release_owner()) block->deallocate();
 }
 
 // A sender done with the wait cell frees the block if it is the last party.
 template <class T>
 void unpin(Block<T>* block) noexcept {
-    if (block->cell.unpin()) block->deallocate(block);
+    if (block->cell.unpin()) block->deallocate();
 }
 
 // The parameter type of Sender<T>::send: T, or a placeholder for void.
@@ -1531,32 +1606,60 @@ public:
     /// sent and nobody read is destroyed here. Empty on a moved-from receiver.
     /// Precondition: no co_await recv() on this receiver is suspended
     /// (checked in debug builds).
-    std::optional<Sender<T>> sender() noexcept {
-        // | from  | to    | result                                 |
-        // |-------|-------|----------------------------------------|
-        // | x 0 0 | 0 1 1 | sender (the unread value destroyed)    |
-        // | x 0 1 | 0 1 1 | sender                                 |
-        // | x 1 1 | x 1 1 | none: a sender is alive                |
-        // | x 1 0 | x 1 0 | none: a sender is alive                |
-        if (block_ == nullptr) return std::nullopt;
+    ///
+    /// (This wrapper alone is always inlined, so that the optional is built in
+    /// the caller from a pointer returned in a register: returned through a
+    /// hidden pointer, g++ 11 takes it to escape, and warns falsely
+    /// (-Wmaybe-uninitialized) that ~Sender reads block_ of an empty one.)
+    MULTISHOT_ALWAYS_INLINE std::optional<Sender<T>> sender() noexcept {
+        detail::Block<T>* block = open_sender();
+        if (block == nullptr) return std::nullopt;
+        return Sender<T>(block);
+    }
+
+    /// Gives up the current message, so that sender() succeeds at once
+    /// afterwards: for a client whose request timed out while the sender is
+    /// still at work.
+    ///
+    /// An unread value is destroyed. A live sender is detached from this
+    /// receiver: its is_closed() becomes true, its closed() completes (its
+    /// closure waker is called, inline on this thread), send() discards its
+    /// value and try_send() returns it, and it frees the old block when it
+    /// goes. With no live sender this allocates nothing; with one, it
+    /// allocates a new block through (a copy of) the receiver's allocator: if
+    /// that throws, nothing changed. Cancellers obtained before are void
+    /// afterwards (their receive is over).
+    ///
+    /// Not while a receive is in progress: a co_await recv() suspended or a
+    /// start_recv() pending (debug builds abort naming the mistake). Throws
+    /// usage_error on a moved-from receiver.
+    void abandon() {
+        require_valid("multishot::Receiver::abandon: receiver is empty (moved-from)");
         assert_not_suspended(
-            "Receiver::sender() called while a co_await recv() on it is suspended");
-        detail::Block<T>& block = *block_;
-
-        // Acquire: synchronizes with the release RMW by which the previous
-        // sender completed, so that its value can be destroyed below and the
-        // waker slots it read can be rewritten without a race.
-        const std::size_t state = block.state.load(std::memory_order::acquire);
-        MULTISHOT_TRANSITION("sender()", detail::row_of(state));
-        if (detail::is_open(state)) return std::nullopt;
-
-        if (!detail::is_empty(state)) block.value.destroy();
-        block.wakers[0].store(Waker{});
-        block.epoch.store(block.epoch.load() + 1);
-        // Relaxed: the new sender does not exist yet; whoever receives it gets
-        // it through a hand-off that carries this store with it.
-        block.state.store(detail::OPEN | detail::EMPTY, std::memory_order::relaxed);
-        return Sender<T>(block_);
+            "Receiver::abandon() called while a co_await recv() on it is suspended");
+        MULTISHOT_ASSERT(!block_->cell.parked(block_->epoch.load()),
+                         "Receiver::abandon() called while a start_recv() is pending");
+        // | from  | to     | action                                        |
+        // |-------|--------|-----------------------------------------------|
+        // | x 0 0 | 0 0 1  | no sender: destroy the unread value           |
+        // | x 0 1 | 0 0 1  | no sender: nothing to give up                 |
+        // | x 1 * | (new)  | leave this block as ~Receiver does, take a new one |
+        //
+        // Acquire: as in sender(), synchronizes with the release RMW by which
+        // the previous sender completed, so that its value can be destroyed.
+        const std::size_t state = block_->state.load(std::memory_order::acquire);
+        if (!detail::is_open(state)) {
+            MULTISHOT_TRANSITION("abandon", detail::row_of(state));
+            if (!detail::is_empty(state)) block_->value.destroy();
+            // Relaxed: no sender is alive, nobody else reads the state.
+            block_->state.store(detail::EMPTY, std::memory_order::relaxed);
+            return;
+        }
+        MULTISHOT_TRANSITION("abandon", "x 1 *");
+        detail::Block<T>* fresh = block_->operations.allocate_like(*block_);
+        // Take the new block first: a closure waker called by release_block()
+        // may run code that uses this receiver.
+        release_block(std::exchange(block_, fresh));
     }
 
     /// An awaitable receive: `co_await r.recv()` yields RecvResult<T>, the
@@ -1744,6 +1847,36 @@ private:
 #endif
     friend struct detail::ModelAccess;
 
+    // sender()'s transition: the block, left "0 1 1" for the new sender, or
+    // null when no sender can be made.
+    detail::Block<T>* open_sender() noexcept {
+        // | from  | to    | result                                 |
+        // |-------|-------|----------------------------------------|
+        // | x 0 0 | 0 1 1 | sender (the unread value destroyed)    |
+        // | x 0 1 | 0 1 1 | sender                                 |
+        // | x 1 1 | x 1 1 | none: a sender is alive                |
+        // | x 1 0 | x 1 0 | none: a sender is alive                |
+        if (block_ == nullptr) return nullptr;
+        assert_not_suspended(
+            "Receiver::sender() called while a co_await recv() on it is suspended");
+        detail::Block<T>& block = *block_;
+
+        // Acquire: synchronizes with the release RMW by which the previous
+        // sender completed, so that its value can be destroyed below and the
+        // waker slots it read can be rewritten without a race.
+        const std::size_t state = block.state.load(std::memory_order::acquire);
+        MULTISHOT_TRANSITION("sender()", detail::row_of(state));
+        if (detail::is_open(state)) return nullptr;
+
+        if (!detail::is_empty(state)) block.value.destroy();
+        block.wakers[0].store(Waker{});
+        block.epoch.store(block.epoch.load() + 1);
+        // Relaxed: the new sender does not exist yet; whoever receives it gets
+        // it through a hand-off that carries this store with it.
+        block.state.store(detail::OPEN | detail::EMPTY, std::memory_order::relaxed);
+        return block_;
+    }
+
     void require_valid(const char* message) const {
         if (block_ == nullptr) detail::raise<usage_error>(message);
     }
@@ -1874,14 +2007,15 @@ private:
         const std::size_t current = detail::index_of(state);
         block.wakers[1 - current].store(waker);
 
-        // Clears E, publishing the waker in slot 1-I. A swap rather than a
-        // fetch_and(~E): its result is wrong only if the sender completed in
-        // between, and complete() then overwrites the state anyway.
+        // Clears E, publishing the waker in slot 1-I. A subtraction rather
+        // than a fetch_and(~E), which x86 can only do with a CAS loop, and
+        // rather than a store of "x 1 0", which would drop the sender's C:
+        // its result is wrong only if the sender completed in between, and
+        // complete() then overwrites the state anyway.
         // Release: publishes the waker written above to the sender's acquire
         // RMW. Acquire: if the sender completed meanwhile (it may have woken an
         // older waker, or none), its value is read by complete().
-        state = block.state.exchange(detail::index_bit(current) | detail::OPEN,
-                                     std::memory_order::acq_rel);
+        state = block.state.fetch_sub(detail::EMPTY, std::memory_order::acq_rel);
         MULTISHOT_TRANSITION("poll step 2", detail::row_of(state));
         return state;
     }
@@ -1955,23 +2089,59 @@ private:
     };
 
     // Receiver destruction.
-    // | from  | to    | action                               |
-    // |-------|-------|--------------------------------------|
-    // | x 1 1 | 0 0 0 | leave cleanup to the sender          |
-    // | x 1 0 | 0 0 0 | leave cleanup to the sender          |
-    // | x 0 1 | free  | free the block                       |
-    // | x 0 0 | free  | destroy the unread value, free       |
     void release() noexcept {
-        if (block_ == nullptr) return;
-        detail::Block<T>* block = std::exchange(block_, nullptr);
+        if (block_ != nullptr) release_block(std::exchange(block_, nullptr));
+    }
 
-        // Acquire: if the sender is gone, synchronizes with its release RMW so
-        // that its value can be destroyed and the block freed.
-        // Release: if the sender is alive it frees the block, after the
-        // receiver's last writes to shared cells (the wait cell's target may
-        // have been written after the last release swap of a poll).
-        const std::size_t state = block->state.exchange(0, std::memory_order::acq_rel);
+    // The receiver leaves `block`: its destruction, or abandon() with a live
+    // sender.
+    // | from    | to    | action                                          |
+    // |---------|-------|-------------------------------------------------|
+    // | x 1 * C | 0 0 0 | wake the closure waker, leave cleanup to sender |
+    // | x 1 1   | 0 0 0 | leave cleanup to the sender                     |
+    // | x 1 0   | 0 0 0 | leave cleanup to the sender                     |
+    // | x 0 1   | free  | free the block                                  |
+    // | x 0 0   | free  | destroy the unread value, free                  |
+    //
+    // A CAS loop rather than a swap, so that the block is pinned before the
+    // RMW that lets the sender free it if, and only if, the closure waker
+    // must be read and called after it.
+    static void release_block(detail::Block<T>* block) noexcept {
+        // Relaxed: the value only seeds the CAS below, which corrects it.
+        std::size_t state = block->state.load(std::memory_order::relaxed);
+        bool pinned = false;
+        for (;;) {
+            if (detail::awaits_closure(state) && !pinned) {
+                block->cell.pin();
+                pinned = true;
+            }
+            // Success, acq_rel. Acquire: if the sender is gone, synchronizes
+            // with its release RMW so that its value can be destroyed and the
+            // block freed; if it registered a closure waker, with its release
+            // fetch_or, so that the waker is read below. Release: if the
+            // sender is alive it frees the block, after the receiver's last
+            // writes to shared cells (the wait cell's target may have been
+            // written after the last release RMW of a poll). Failure,
+            // relaxed: the loop only retries. Strong: a retry then means the
+            // sender changed the state, which it does a bounded number of
+            // times.
+            if (block->state.compare_exchange_strong(state, 0, std::memory_order::acq_rel,
+                                                     std::memory_order::relaxed))
+                break;
+        }
         MULTISHOT_TRANSITION("~Receiver", detail::row_of(state));
+        if (detail::awaits_closure(state)) {
+            MULTISHOT_TRANSITION("~Receiver closure", "wake the closure waker");
+            block->closure_waker.load().wake();
+            detail::unpin(block);  // last if the sender finished meanwhile
+            return;
+        }
+        if (pinned) {
+            // The sender withdrew its waker or finished between the load and
+            // the CAS.
+            MULTISHOT_TRANSITION("~Receiver closure", "withdrawn before the CAS");
+            detail::unpin(block);  // last if the sender finished meanwhile
+        }
         if (detail::is_open(state)) return;
         if (!detail::is_empty(state)) block->value.destroy();
         detail::release_owner(block);
@@ -2150,11 +2320,20 @@ class Sender {
 public:
     using value_type = T;
 
-    Sender(Sender&& other) noexcept : block_(std::exchange(other.block_, nullptr)) {}
+    /// Takes over `other`'s channel; `other` is left empty. Precondition: no
+    /// co_await other.closed() is suspended (checked in debug builds).
+    Sender(Sender&& other) noexcept : block_(std::exchange(other.block_, nullptr)) {
+        assert_not_awaiting_closed("Sender moved while a co_await closed() on it is suspended");
+    }
 
+    /// Closes this sender's channel unless it was used (as the destructor
+    /// does) and takes over `other`'s. Precondition: no co_await closed() on
+    /// either is suspended (checked in debug builds).
     Sender& operator=(Sender&& other) noexcept {
         if (this != &other) {
-            if (block_ != nullptr) close();
+            other.assert_not_awaiting_closed(
+                "Sender moved while a co_await closed() on it is suspended");
+            if (block_ != nullptr) close(std::exchange(block_, nullptr));
             block_ = std::exchange(other.block_, nullptr);
         }
         return *this;
@@ -2167,18 +2346,93 @@ public:
     /// and gets RecvError::closed.
     ~Sender() {
         // The check stays inline: moved-from senders are destroyed on hot paths.
-        if (block_ != nullptr) close();
+        // close() gets the block, not `this`: passed the sender's address, a
+        // call makes g++ 11 and 12 assume it may re-engage an enclosing
+        // std::optional, and warn falsely (-Wmaybe-uninitialized) that the
+        // optional's destructor then reads block_ again.
+        if (block_ != nullptr) close(std::exchange(block_, nullptr));
     }
 
     /// True unless the sender was moved from or used.
     bool valid() const noexcept { return block_ != nullptr; }
 
-    /// True if the receiver is gone, so that a value sent now would be
-    /// discarded. Also true for an empty sender.
+    /// True if the receiver is gone (destroyed, or it abandoned this
+    /// message), so that a value sent now would be discarded. Also true for
+    /// an empty sender.
     bool is_closed() const noexcept {
         if (block_ == nullptr) return true;
         // Relaxed: a hint only; no data is read on the strength of it.
         return !detail::is_open(block_->state.load(std::memory_order::relaxed));
+    }
+
+    /// For a producer that should stop work nobody waits for: true once the
+    /// receiver is gone (destroyed, or it abandoned this message, see
+    /// Receiver::abandon()); otherwise registers `waker` and returns false.
+    ///
+    /// The receiver calls the waker of the last pending poll_closed() once,
+    /// inline on its thread, when it leaves. It is never called if the
+    /// sender sent, or was destroyed, or a later poll_closed() returned
+    /// pending with another waker, before the receiver left: sending or
+    /// destroying the sender is all the clean-up a registration needs. When
+    /// one of those races the receiver's departure, the receiver may call the
+    /// earlier waker while or after it returns, so the waker's context must
+    /// stay valid as for poll_recv()'s wakers (see Waker). Repolling with the
+    /// same waker costs one load; the first registration one RMW, a change
+    /// of waker two. True for an empty sender. Not while a co_await closed()
+    /// on this sender is suspended (checked in debug builds).
+    bool poll_closed(const Waker& waker) noexcept {
+        if (block_ == nullptr) return true;
+        assert_not_awaiting_closed("Sender::poll_closed() called while a co_await closed() on it "
+                                   "is suspended");
+        return !register_closure_waker(waker);
+    }
+
+    /// An awaitable for the same: `co_await s.closed()` completes once the
+    /// receiver is gone, at once if it is gone already (or the sender is
+    /// empty); otherwise the coroutine suspends and is resumed exactly once,
+    /// inline on the thread that destroys the receiver or calls abandon().
+    /// While it is suspended the sender must stay where it is: neither sent,
+    /// moved, destroyed nor polled (debug builds abort naming the mistake).
+    ClosedAwaiter<T> closed() noexcept { return ClosedAwaiter<T>(*this); }
+
+    /// As send(), but if the receiver is already gone (destroyed, or it
+    /// abandoned this message) the value comes back instead of being
+    /// destroyed. Empty if the value was delivered: a receiver destroyed
+    /// after the send was announced counts as having received it (the value
+    /// is then destroyed with the channel). Throws usage_error on an empty
+    /// sender; if moving `value` into the channel throws, the sender is left
+    /// as it was. If moving it back out throws, the value is destroyed and
+    /// the exception propagates (the sender is consumed either way).
+    [[nodiscard]] std::optional<detail::SendParameter<T>> try_send(
+        detail::SendParameter<T> value)
+        requires(!std::is_void_v<T>)
+    {
+        require_valid(
+            "multishot::Sender::try_send: sender is empty (moved-from or already used)");
+        assert_not_awaiting_closed(
+            "Sender::try_send() called while a co_await closed() on it is suspended");
+        block_->value.construct(std::move(value));
+        detail::Block<T>* block = std::exchange(block_, nullptr);
+        if (publish_value(block)) return std::nullopt;
+        return take_back(block);
+    }
+
+    /// As send() on a void channel, but false if the receiver is already
+    /// gone (destroyed, or it abandoned this message). True if delivered,
+    /// also when the receiver is destroyed after the send was announced.
+    /// Throws usage_error on an empty sender.
+    [[nodiscard]] bool try_send()
+        requires std::is_void_v<T>
+    {
+        require_valid(
+            "multishot::Sender::try_send: sender is empty (moved-from or already used)");
+        assert_not_awaiting_closed(
+            "Sender::try_send() called while a co_await closed() on it is suspended");
+        block_->value.construct();
+        detail::Block<T>* block = std::exchange(block_, nullptr);
+        if (publish_value(block)) return true;
+        dispose(block);
+        return false;
     }
 
     /// Sends `value` and consumes the sender. Throws usage_error on an empty
@@ -2211,36 +2465,108 @@ public:
 
 private:
     friend class Receiver<T>;
+    friend class ClosedAwaiter<T>;
     explicit Sender(detail::Block<T>* block) noexcept : block_(block) {}
 
     void require_valid(const char* message) const {
         if (block_ == nullptr) detail::raise<usage_error>(message);
     }
 
-    // Constructs the value and announces it; the sender is empty afterwards.
-    template <class... Args>
-    void deliver(Args&&... args) {
-        block_->value.construct(std::forward<Args>(args)...);
-        publish_value(std::exchange(block_, nullptr));
+    // Debug aid, as Receiver::set_awaiting: a co_await closed() is suspended.
+    void set_awaiting_closed([[maybe_unused]] bool awaiting) noexcept {
+#if !defined(NDEBUG)
+        if (block_ != nullptr) block_->closed_suspended = awaiting;
+#endif
+    }
+    void assert_not_awaiting_closed([[maybe_unused]] const char* message) const noexcept {
+#if !defined(NDEBUG)
+        MULTISHOT_ASSERT(block_ == nullptr || !block_->closed_suspended, message);
+#endif
     }
 
-    // Announces the value constructed in the slot.
+    // Registers `waker` as the closure waker: true if registered (pending),
+    // false if the receiver is gone. When this returns true the caller may
+    // already have been woken, on another thread: a coroutine's awaiter must
+    // touch nothing after it.
     //
-    // | from  | to     | action                                  |
-    // |-------|--------|-----------------------------------------|
-    // | x 0 0 | (free) | receiver gone: destroy value, free block|
-    // | x 1 1 | x 0 0  | wake the taken waker, done              |
-    // | x 1 0 | !x 1 1 | retry with the other slot               |
+    // | from         | to         | result                                  |
+    // |--------------|------------|-----------------------------------------|
+    // | x 0 *        | unchanged  | receiver gone: false                    |
+    // | x 1 * C      | unchanged  | the same waker: true (no RMW)           |
+    // | x 1 * C      | x 1 * !C   | another waker: withdrawn, register it   |
+    // | x 0 * (C)    | unchanged  | withdrawing found the receiver gone     |
+    // | x 1 * !C     | x 1 * C    | registered: true                        |
+    // | x 0 *        | x 0 * C    | registering found the receiver gone     |
     //
-    // One wrapping subtraction of O|E implements the table: x11 - 011 = x00,
-    // and x10 - 011 borrows into I, giving !x11 (plus high bits when x==0).
-    static void publish_value(detail::Block<T>* block) noexcept {
+    // Only the sender writes the closure waker's slot, and only while C is
+    // clear; the receiver reads it only if its leaving CAS found C set.
+    bool register_closure_waker(const Waker& waker) noexcept {
+        detail::Block<T>& block = *block_;
+        // Relaxed: a "receiver gone" result reads nothing on the strength of
+        // it, and a C seen here is the sender's own.
+        std::size_t state = block.state.load(std::memory_order::relaxed);
+        if (!detail::is_open(state)) {
+            MULTISHOT_TRANSITION("poll_closed", "receiver gone");
+            return false;
+        }
+        if ((state & detail::CLOSE_WAITER) != 0) {
+            if (block.closure_waker.load() == waker) {
+                MULTISHOT_TRANSITION("poll_closed", "same waker");
+                return true;
+            }
+            // Withdraws the registered waker so that its slot may be
+            // rewritten: a receiver leaving after this finds no C and never
+            // reads the slot; one that left before this has read it (and
+            // calls it), and this finds the channel closed. Relaxed: no data
+            // is published or read on the strength of it; the rewrite below
+            // is published by the release fetch_or.
+            state = block.state.fetch_and(~detail::CLOSE_WAITER, std::memory_order::relaxed);
+            if (!detail::is_open(state)) {
+                MULTISHOT_TRANSITION("poll_closed withdraw", "receiver gone");
+                return false;
+            }
+            MULTISHOT_TRANSITION("poll_closed withdraw", "withdrawn");
+        }
+        block.closure_waker.store(waker);
+        // Release: publishes the waker written above to the receiver's
+        // acquire CAS in Receiver::release_block(). No acquire: a "receiver
+        // gone" result reads nothing.
+        state = block.state.fetch_or(detail::CLOSE_WAITER, std::memory_order::release);
+        MULTISHOT_TRANSITION("poll_closed register",
+                             detail::is_open(state) ? "registered" : "receiver gone");
+        return detail::is_open(state);
+    }
+
+    // Constructs the value and announces it, or destroys it if the receiver
+    // is gone; the sender is empty afterwards.
+    template <class... Args>
+    void deliver(Args&&... args) {
+        assert_not_awaiting_closed(
+            "Sender::send() or emplace() called while a co_await closed() on it is suspended");
+        block_->value.construct(std::forward<Args>(args)...);
+        detail::Block<T>* block = std::exchange(block_, nullptr);
+        if (!publish_value(block)) dispose(block);
+    }
+
+    // Announces the value constructed in the slot. True if the receiver is
+    // there to get it; false if it is gone (or abandoned the message): then
+    // the value is still in the slot and the caller disposes of it and of
+    // the block (see dispose()).
+    //
+    // | from  | to     | action                                   |
+    // |-------|--------|------------------------------------------|
+    // | x 0 0 | x 0 0  | receiver gone: false                     |
+    // | x 1 1 | x 0 0  | wake the taken waker, done: true         |
+    // | x 1 0 | !x 1 1 | retry with the other slot                |
+    //
+    // One wrapping addition implements the table (announcement_delta): it
+    // keeps C while the channel stays open, and once closed C means nothing.
+    [[nodiscard]] static bool publish_value(detail::Block<T>* block) noexcept {
         // Read now: once the value is announced, sender() may rewrite it.
         const std::uint64_t epoch = block->epoch.load();
         // I is 0 at first, without loading the state: sender() stored I=0
-        // and only the sender's own borrow changes I. (The receiver's step-2
-        // swap writes back the I it read, which is current: from x11 the
-        // sender can only complete, and step 1 reads x10 with an RMW.)
+        // and only the sender's own retry changes I (the receiver's RMWs keep
+        // it).
         std::size_t index = 0;
         for (;;) {
             // Take the waker before announcing the value: once the value is
@@ -2249,24 +2575,46 @@ private:
             const bool to_cell = pin_if_cell(block, waker);
             // Release: publishes the value (and, on a retry, the read of the
             // previous slot) to the receiver's acquire load or RMW.
-            // Acquire: synchronizes with the receiver's release swap that
+            // Acquire: synchronizes with the receiver's release RMW that
             // published a newer waker (read on the retry), and with its
-            // destruction swap when the block must be freed here.
-            const std::size_t state =
-                block->state.fetch_sub(detail::OPEN | detail::EMPTY, std::memory_order::acq_rel);
+            // release CAS on leaving when the block must be freed here.
+            const std::size_t state = block->state.fetch_add(detail::announcement_delta(index),
+                                                             std::memory_order::acq_rel);
             MULTISHOT_TRANSITION("send", detail::row_of(state));
             if (!detail::is_open(state)) {
                 if (to_cell) detail::unpin(block);  // never the last: nobody set OWNERS_GONE
-                block->value.destroy();
-                detail::release_owner(block);
-                return;
+                return false;
             }
             if (detail::is_empty(state)) {
                 wake(block, waker, to_cell, epoch);
-                return;
+                return true;
             }
             if (to_cell) detail::unpin(block);  // never the last: the receiver is alive
             index = 1 - index;
+        }
+    }
+
+    // After publish_value() found the receiver gone: destroys the value left
+    // in the slot and frees the block.
+    static void dispose(detail::Block<T>* block) noexcept {
+        block->value.destroy();
+        detail::release_owner(block);
+    }
+
+    // After publish_value() found the receiver gone: moves the value out of
+    // the slot, then destroys what is left and frees the block (also when
+    // the move throws: then the value is lost and the exception propagates).
+    static std::optional<T> take_back(detail::Block<T>* block)
+        requires(!std::is_void_v<T>)
+    {
+        struct Dispose {
+            detail::Block<T>* block;
+            ~Dispose() { dispose(block); }
+        } dispose_on_exit{block};
+        if constexpr (std::is_move_constructible_v<T>) {
+            return std::optional<T>(std::move(block->value.get()));
+        } else {
+            return std::optional<T>(std::as_const(block->value.get()));
         }
     }
 
@@ -2301,8 +2649,13 @@ private:
     // | x 0 0 | (free) | receiver gone: free block               |
     // | x 1 1 | 0 0 1  | wake the taken waker, done              |
     // | x 1 0 | !x 1 1 | retry with the other slot               |
-    void close() noexcept {
-        detail::Block<T>* block = std::exchange(block_, nullptr);
+    static void close(detail::Block<T>* block) noexcept {
+#if !defined(NDEBUG)
+        // As assert_not_awaiting_closed, on the block taken from the sender.
+        MULTISHOT_ASSERT(
+            !block->closed_suspended,
+            "Sender destroyed or assigned to while a co_await closed() on it is suspended");
+#endif
         const std::uint64_t epoch = block->epoch.load();
         // Relaxed: the value only seeds the CAS below, which corrects it.
         std::size_t state = block->state.load(std::memory_order::relaxed);
@@ -2315,7 +2668,7 @@ private:
                 next = detail::is_empty(state)
                            ? detail::EMPTY
                            : state ^ (detail::EMPTY | detail::INDEX);
-                // Success, acq_rel: as the subtraction in publish_value
+                // Success, acq_rel: as the announcing RMW in publish_value
                 // (release: the read of the slot; acquire: a newer waker, or
                 // the receiver's destruction when the block is freed here).
                 // Failure, relaxed: the loop only recomputes `next`.
@@ -2337,6 +2690,49 @@ private:
     }
 
     detail::Block<T>* block_;
+};
+
+// ---------------------------------------------------------------------------
+// The closed() awaitable
+// ---------------------------------------------------------------------------
+
+/// Returned by Sender::closed(); `co_await` it once. Not copyable or movable:
+/// use it as the operand of co_await.
+template <class T>
+class ClosedAwaiter {
+public:
+    ClosedAwaiter(const ClosedAwaiter&) = delete;
+    ClosedAwaiter& operator=(const ClosedAwaiter&) = delete;
+
+    /// Ready (one load, no RMW) when the receiver is gone or the sender is
+    /// empty.
+    bool await_ready() noexcept {
+        sender_.assert_not_awaiting_closed(
+            "co_await closed() while another co_await closed() on the same sender is suspended");
+        return sender_.is_closed();
+    }
+
+    /// Registers the coroutine as the closure waker; suspends unless the
+    /// receiver left meanwhile. Not inlined, for the reason given at
+    /// RecvAwaiter::await_suspend.
+    MULTISHOT_NOINLINE bool await_suspend(std::coroutine_handle<> handle) noexcept {
+        Sender<T>& sender = sender_;
+        sender.set_awaiting_closed(true);
+        // Registered: the coroutine may already be running on the
+        // receiver's thread, and this awaiter may be gone. Touch nothing.
+        if (sender.register_closure_waker(Waker(handle))) return true;
+        sender.set_awaiting_closed(false);
+        return false;
+    }
+
+    /// Nothing: the receiver is gone.
+    void await_resume() noexcept { sender_.set_awaiting_closed(false); }
+
+private:
+    friend class Sender<T>;
+    explicit ClosedAwaiter(Sender<T>& sender) noexcept : sender_(sender) {}
+
+    Sender<T>& sender_;
 };
 
 // ---------------------------------------------------------------------------

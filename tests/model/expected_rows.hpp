@@ -53,6 +53,16 @@ inline constexpr TransitionRow channel_rows[] = {
 
     {"~Receiver", "x 0 0"},      {"~Receiver", "x 0 1"},
     {"~Receiver", "x 1 0"},      {"~Receiver", "x 1 1"},
+    {"~Receiver closure", "wake the closure waker"},
+    {"~Receiver closure", "withdrawn before the CAS"},
+
+    // The request lifecycle: abandon() and the sender's closure waker.
+    {"abandon", "x 0 0"},        {"abandon", "x 0 1"},
+    {"abandon", "x 1 *"},
+
+    {"poll_closed", "receiver gone"}, {"poll_closed", "same waker"},
+    {"poll_closed withdraw", "receiver gone"}, {"poll_closed withdraw", "withdrawn"},
+    {"poll_closed register", "registered"}, {"poll_closed register", "receiver gone"},
 
     // The wait cell of blocking and cancellable receives.
     {"cell arm", "notified"},    {"cell arm", "armed"},
