@@ -16,7 +16,8 @@ An RMW is an instruction with a lock prefix, or xchg with a memory operand
 function pointer (block->deallocate); the probe's functions have no switch
 whose jump table it could be. Exits non-zero if a count differs from the claims of
 algorithm.md ("Cost"): ready poll 0 RMW (poll layer and co_await), send with
-no waker change 1, sender() 0, registering a waker at most 2.
+no waker change 1 (send and try_send), sender() 0, registering a waker at
+most 2 (poll_recv and poll_closed; re-polling 0).
 
 usage: check_rmw.py OBJDUMP PROGRAM   (OBJDUMP: GNU objdump from binutils)
 """
@@ -33,6 +34,9 @@ CLAIMS = {
     "rmw_await_ready": ("co_await ready check: 0 RMW", lambda sites, path: path == 0),
     "rmw_poll_recv": ("any poll_recv: at most 2 RMW, re-poll 0",
                       lambda sites, path: path == 0 and sites <= 2),
+    "rmw_try_send": ("try_send with no waker change: 1 RMW", lambda sites, path: path == 1),
+    "rmw_poll_closed": ("any poll_closed: at most 2 RMW, re-poll 0",
+                        lambda sites, path: path == 0 and sites <= 2),
 }
 MARKER = "rmw_claimed_path"
 

@@ -50,9 +50,21 @@ extern "C" {
     return true;
 }
 
+// Sender::try_send delivering with no waker change: one RMW, like send.
+[[gnu::noinline]] bool rmw_try_send(multishot::Sender<int>& sender, int value) {
+    return !sender.try_send(value).has_value();
+}
+
+// Sender::poll_closed, all paths: a first registration costs one RMW, a
+// change of waker two, and a re-poll with the registered waker none.
+[[gnu::noinline]] bool rmw_poll_closed(multishot::Sender<int>& sender,
+                                       const multishot::Waker& waker) noexcept {
+    return sender.poll_closed(waker);
+}
+
 }  // extern "C"
 
-// Three reuse cycles through the functions above.
+// Four reuse cycles through the functions above.
 int main() {
     multishot::Receiver<int> receiver;
     alignas(multishot::Sender<int>) unsigned char storage[sizeof(multishot::Sender<int>)];
@@ -73,5 +85,12 @@ int main() {
     rmw_send(third, 44);
     third.~Sender();
     multishot::RecvAwaiter<int> awaiter = receiver.recv();
-    return rmw_await_ready(awaiter) && awaiter.await_resume().value_or(0) == 44 ? 0 : 1;
+    if (!rmw_await_ready(awaiter) || awaiter.await_resume().value_or(0) != 44) return 1;
+
+    rmw_sender(receiver, storage);
+    auto& fourth = *std::launder(reinterpret_cast<multishot::Sender<int>*>(storage));
+    if (rmw_poll_closed(fourth, multishot::Waker{})) return 1;
+    if (!rmw_try_send(fourth, 45)) return 1;
+    fourth.~Sender();
+    return receiver.try_recv().value_or(0) == 45 ? 0 : 1;
 }

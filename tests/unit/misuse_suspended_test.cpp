@@ -350,4 +350,86 @@ TEST_CASE("misuse while suspended: moving after a cancelled co_await is fine",
 }
 #endif
 
+// Issue 12: abandon() is not allowed while a receive is in progress: a
+// suspended co_await recv() of either kind, or a pending start_recv().
+TEST_CASE("misuse while suspended: abandon() aborts", "[misuse][death]") {
+    MULTISHOT_DEATH_TEST_PRECONDITIONS();
+    for (const Await await : awaits()) {
+        check_aborts(await, "Receiver::abandon() called while a co_await recv() on it is suspended",
+                     [](Receiver<int>& receiver) { receiver.abandon(); });
+    }
+}
+
+TEST_CASE("misuse while pending: abandon() during a start_recv() aborts", "[misuse][death]") {
+    MULTISHOT_DEATH_TEST_PRECONDITIONS();
+    const DeathResult death = run_in_child([] {
+        Receiver<int> receiver;
+        std::optional<Sender<int>> sender = receiver.sender();
+        if (receiver.start_recv(multishot::Waker{}).has_value())
+            child_setup_failed("start_recv did not stay pending");
+        receiver.abandon();
+        child_survived();
+    });
+    INFO("child: " << death.describe());
+    CHECK(death.aborted());
+    CHECK(has_multishot_line(death.stderr_text,
+                             "Receiver::abandon() called while a start_recv() is pending"));
+}
+
+Task<> await_closed(Sender<int>& sender) { co_await sender.closed(); }
+
+// Runs `misuse(sender)` in a child while a co_await closed() on `sender` is
+// suspended, and checks that the child aborted and printed `message`.
+template <class Misuse>
+void check_closed_misuse_aborts(const char* message, Misuse misuse) {
+    const DeathResult death = run_in_child([&] {
+        Receiver<int> receiver;
+        Sender<int> sender = *receiver.sender();
+        const Task<> waiting = await_closed(sender);
+        if (waiting.done()) child_setup_failed("co_await closed() did not suspend");
+        misuse(sender);
+        child_survived();
+    });
+    INFO("child: " << death.describe());
+    CHECK(death.aborted());
+    CHECK(has_multishot_line(death.stderr_text, message));
+}
+
+TEST_CASE("misuse while suspended: using a sender whose co_await closed() waits aborts",
+          "[misuse][death]") {
+    MULTISHOT_DEATH_TEST_PRECONDITIONS();
+    check_closed_misuse_aborts(
+        "Sender::send() or emplace() called while a co_await closed() on it is suspended",
+        [](Sender<int>& sender) { sender.send(1); });
+    check_closed_misuse_aborts(
+        "Sender::try_send() called while a co_await closed() on it is suspended",
+        [](Sender<int>& sender) { (void)sender.try_send(1); });
+    check_closed_misuse_aborts("Sender moved while a co_await closed() on it is suspended",
+                               [](Sender<int>& sender) { Sender<int> moved(std::move(sender)); });
+    check_closed_misuse_aborts(
+        "Sender destroyed or assigned to while a co_await closed() on it is suspended",
+        [](Sender<int>& sender) { std::destroy_at(&sender); });
+    check_closed_misuse_aborts(
+        "Sender::poll_closed() called while a co_await closed() on it is suspended",
+        [](Sender<int>& sender) { (void)sender.poll_closed(multishot::Waker{}); });
+}
+
+// After co_await closed() completed the sender is free to go.
+TEST_CASE("misuse while suspended: a sender after its co_await closed() completed is fine",
+          "[misuse][death]") {
+    const DeathResult life = run_in_child([] {
+        std::optional<Receiver<int>> receiver(std::in_place);
+        std::optional<Sender<int>> sender = receiver->sender();
+        const Task<> waiting = await_closed(*sender);
+        if (waiting.done()) child_setup_failed("co_await closed() did not suspend");
+        receiver.reset();
+        if (!waiting.done()) child_setup_failed("co_await closed() was not resumed");
+        Sender<int> moved(std::move(*sender));
+        if (moved.try_send(3) != std::optional<int>(3)) child_setup_failed("try_send kept 3");
+    });
+    INFO("child: " << life.describe());
+    CHECK(life.exited_cleanly());
+    CHECK_FALSE(life.stderr_contains("multishot: "));
+}
+
 }  // namespace
