@@ -2,6 +2,7 @@
 // block, reported as benchmark counters. A non-zero allocation count is an
 // error, so the CI smoke pass fails on it.
 #include <cstddef>
+#include <string>
 #include <utility>
 
 #include <benchmark/benchmark.h>
@@ -16,7 +17,13 @@ void report_allocations(benchmark::State& state, std::size_t before) {
     const std::size_t allocations = bench::allocations_on_this_thread() - before;
     state.counters["allocs_per_cycle"] =
         benchmark::Counter(static_cast<double>(allocations), benchmark::Counter::kAvgIterations);
+    // The shared block for T = int, void and std::string, as the channel
+    // allocates it with std::allocator.
     state.counters["block_bytes"] = static_cast<double>(sizeof(multishot::detail::Block<int>));
+    state.counters["block_bytes_void"] =
+        static_cast<double>(sizeof(multishot::detail::Block<void>));
+    state.counters["block_bytes_string"] =
+        static_cast<double>(sizeof(multishot::detail::Block<std::string>));
     if (allocations != 0) state.SkipWithError("the reuse cycle allocated");
 }
 

@@ -124,6 +124,14 @@
 #define MULTISHOT_NOINLINE [[gnu::noinline]]
 #endif
 
+// MULTISHOT_NO_UNIQUE_ADDRESS: the compiler's spelling of [[no_unique_address]]
+// (MSVC ignores the standard one and has its own).
+#if defined(_MSC_VER) && !defined(__clang__)
+#define MULTISHOT_NO_UNIQUE_ADDRESS [[msvc::no_unique_address]]
+#else
+#define MULTISHOT_NO_UNIQUE_ADDRESS [[no_unique_address]]
+#endif
+
 // MULTISHOT_ALWAYS_INLINE: "always inline this" where the compiler has the
 // attribute (GCC and clang; only g++ needs it: see Receiver::sender()).
 #if defined(__GNUC__)
@@ -532,7 +540,8 @@ public:
 
 private:
     V value_{};
-    AccessShadow shadow_;
+    // Empty outside the model build: takes no space.
+    MULTISHOT_NO_UNIQUE_ADDRESS AccessShadow shadow_;
 };
 
 // Raw, properly aligned storage for one T, constructed by the sender and
@@ -568,7 +577,8 @@ private:
     union {
         T value_;
     };
-    AccessShadow shadow_;
+    // Empty outside the model build: takes no space.
+    MULTISHOT_NO_UNIQUE_ADDRESS AccessShadow shadow_;
 };
 
 // A void channel carries no value: only the state word says "sent".
@@ -1382,6 +1392,12 @@ struct Block {
     // with closed, and sender() succeeds.
     Atomic<std::size_t> state{EMPTY};
     ValueSlot<T> value;
+    // Debug aids (see Receiver::set_awaiting, Sender::set_awaiting_closed):
+    // a co_await recv(), a co_await closed() is suspended. Present whatever
+    // NDEBUG says, used only without it; here they fill the padding after a
+    // small value.
+    bool receive_suspended = false;
+    bool closed_suspended = false;
     std::array<SharedCell<Waker>, 2> wakers;
     // The sender's closure waker (Sender::poll_closed): written by the sender
     // while C is clear, read by the receiver leaving while C is set.
@@ -1389,11 +1405,6 @@ struct Block {
     // How many senders the receiver has created: written by sender() while
     // no sender is alive, read by the sender it creates.
     SharedCell<std::uint64_t> epoch;
-    // Debug aids (see Receiver::set_awaiting, Sender::set_awaiting_closed):
-    // a co_await recv(), a co_await closed() is suspended. Present whatever
-    // NDEBUG says, used only without it.
-    bool receive_suspended = false;
-    bool closed_suspended = false;
     WaitCell cell;
     const BlockOperations<T>& operations;
 };

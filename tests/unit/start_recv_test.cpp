@@ -20,6 +20,14 @@ namespace {
 // NDEBUG, where the debug flag of a suspended co_await once made it larger.
 static_assert(sizeof(multishot::Receiver<int>) == sizeof(void*));
 static_assert(sizeof(multishot::Receiver<void>) == sizeof(void*));
+static_assert(sizeof(multishot::Sender<int>) == sizeof(void*));
+
+// The model checker's access shadows take no space outside the model build
+// ([[no_unique_address]]): the shared block's cells are exactly their values.
+static_assert(sizeof(multishot::detail::SharedCell<multishot::Waker>) ==
+              sizeof(multishot::Waker));
+static_assert(sizeof(multishot::detail::ValueSlot<int>) == sizeof(int));
+static_assert(sizeof(multishot::detail::ValueSlot<long double>) == sizeof(long double));
 
 using multishot::Receiver;
 using multishot::RecvCanceller;
