@@ -178,14 +178,17 @@ V wait_until(const std::atomic<V>& flag, Ready ready, const char* what, std::uin
 // The sender thread and its mailbox
 // ---------------------------------------------------------------------------
 
-enum class SenderAction : std::uint8_t { send, emplace, drop };
+// try_send first registers a closure waker (Sender::poll_closed), then
+// sends; a value it gets back is destroyed holding its number (a discard).
+enum class SenderAction : std::uint8_t { send, emplace, try_send, drop };
 
-constexpr std::array<const char*, 3> action_names = {"send", "emplace", "drop"};
+constexpr std::array<const char*, 4> action_names = {"send", "emplace", "try-send", "drop"};
 
 SenderAction random_action(Random& random) {
     const std::uint32_t roll = random.below(100);
-    if (roll < 55) return SenderAction::send;
-    if (roll < 75) return SenderAction::emplace;
+    if (roll < 45) return SenderAction::send;
+    if (roll < 65) return SenderAction::emplace;
+    if (roll < 80) return SenderAction::try_send;
     return SenderAction::drop;
 }
 
@@ -194,6 +197,13 @@ struct Job {
     std::uint64_t cycle = 0;
     SenderAction action = SenderAction::drop;
     Delay delay;
+    multishot::Waker closure;  // for try_send's poll_closed
+};
+
+// What a try_send job saw, reported with the job's completion.
+struct TrySendReport {
+    bool closed_at_poll = false;  // poll_closed was ready: the receiver had left
+    bool returned = false;        // try_send handed the value back
 };
 
 // Hands one job at a time from the main thread to the sender thread, and the
@@ -216,11 +226,16 @@ public:
         return job;
     }
 
-    void complete(std::uint64_t cycle) {
+    void complete(std::uint64_t cycle, TrySendReport report) {
+        report_ = report;
         // Release: orders everything the job did (sending, waking, destroying
-        // values, reading job_) before the main thread's acquire loads.
+        // values, reading job_, writing report_) before the main thread's
+        // acquire loads.
         completed_.store(cycle, std::memory_order_release);
     }
+
+    // After wait_completed(): what the cycle's try_send saw.
+    TrySendReport report() const { return report_; }
 
     bool completed(std::uint64_t cycle) const {
         return completed_.load(std::memory_order_acquire) == cycle;  // Acquire: see complete().
@@ -234,17 +249,24 @@ public:
 
 private:
     Job job_;
+    TrySendReport report_;
     std::atomic<std::uint64_t> posted_{0};
     std::atomic<std::uint64_t> completed_{0};
 };
 
-void perform(Job& job) {
+TrySendReport perform(Job& job) {
     pause_for(job.delay);
+    TrySendReport report;
     switch (job.action) {
         case SenderAction::send: job.sender->send(Payload(job.cycle)); break;
         case SenderAction::emplace: job.sender->emplace(job.cycle); break;
+        case SenderAction::try_send:
+            report.closed_at_poll = job.sender->poll_closed(job.closure);
+            report.returned = job.sender->try_send(Payload(job.cycle)).has_value();
+            break;
         case SenderAction::drop: job.sender.reset(); break;
     }
+    return report;
 }
 
 // Runs `cycles` jobs; returns how many allocations it made (expected: none).
@@ -252,12 +274,13 @@ std::uint64_t run_sender_thread(Mailbox& mailbox, std::uint64_t cycles) {
     failure_context.thread = "sender thread";
     const std::uint64_t allocations_before = stress::allocations_on_this_thread();
     for (std::uint64_t cycle = 1; cycle <= cycles; ++cycle) {
+        TrySendReport report;
         {
             Job job = mailbox.take(cycle);
             failure_context.action = action_names[static_cast<std::size_t>(job.action)];
-            perform(job);
+            report = perform(job);
         }  // The sender is destroyed here, before the job is reported done.
-        mailbox.complete(cycle);
+        mailbox.complete(cycle, report);
     }
     return stress::allocations_on_this_thread() - allocations_before;
 }
@@ -384,6 +407,10 @@ struct Stats {
     std::uint64_t cancelled = 0;     // cancelled receives (received again after)
     std::uint64_t timed_out = 0;     // timed-out receives (received again or abandoned)
     std::uint64_t receivers_destroyed_early = 0;  // before the sender thread finished its job
+    std::uint64_t abandons = 0;           // receivers that left by abandon()
+    std::uint64_t abandon_allocations = 0;  // new blocks abandon() allocated (live senders)
+    std::uint64_t values_returned = 0;    // try_send handed the value back
+    std::uint64_t closure_calls = 0;      // closure wakers called
 };
 
 class ReceivingSide {
@@ -399,12 +426,16 @@ public:
         ++stats_.plans[static_cast<std::size_t>(plan)];
         describe(plan, action);
         for (std::size_t i = 0; i < wakers_.size(); ++i) calls_before_[i] = wakers_[i].calls();
-        mailbox_.post(Job{std::move(sender), cycle, action, random_delay(random_)});
+        const std::uint64_t closure_calls_before = closure_.calls();
+        mailbox_.post(
+            Job{std::move(sender), cycle, action, random_delay(random_), closure_.waker()});
         pause_for(random_delay(random_));
         const CycleResult result = execute(plan, cycle);
         mailbox_.wait_completed(cycle);
         check_outcome(result, action, cycle);
         check_wakes(result.wakes, cycle);
+        check_try_send(action, mailbox_.report(), closure_.calls() - closure_calls_before, result,
+                       cycle);
     }
 
     // Every value sent and not received has been destroyed, and no Payload is
@@ -564,10 +595,50 @@ private:
         return skipped_receive();  // The next sender() destroys the value.
     }
 
+    // Leaves the receive: half the time by destroying the receiver and
+    // making a new one, half the time by abandon(), which allocates a new
+    // block only while the sender is alive.
     void replace_receiver(std::uint64_t cycle) {
-        if (!mailbox_.completed(cycle)) ++stats_.receivers_destroyed_early;
-        receiver_ = Receiver();
-        ++stats_.receivers;
+        const bool sender_done = mailbox_.completed(cycle);
+        if (!sender_done) ++stats_.receivers_destroyed_early;
+        if (random_.below(2) == 0) {
+            receiver_ = Receiver();
+            ++stats_.receivers;
+            return;
+        }
+        const std::uint64_t before = stress::allocations_on_this_thread();
+        receiver_.abandon();
+        const std::uint64_t made = stress::allocations_on_this_thread() - before;
+        // (Both hold trivially where allocations are not counted: made is 0.)
+        check(made <= 1, "abandon() allocated more than one block", cycle);
+        check(!sender_done || made == 0, "abandon() allocated with no live sender", cycle);
+        ++stats_.abandons;
+        stats_.abandon_allocations += made;
+        stats_.receivers += made;
+    }
+
+    // try_send returns the value only if the receiver left first (its
+    // receive was skipped); the closure waker registered before it is called
+    // once if the receiver left after the registration and before the send,
+    // never otherwise.
+    void check_try_send(SenderAction action, TrySendReport report, std::uint64_t closure_calls,
+                        const CycleResult& result, std::uint64_t cycle) {
+        stats_.closure_calls += closure_calls;
+        if (action != SenderAction::try_send) {
+            check(closure_calls == 0, "a closure waker was called without a registration", cycle);
+            return;
+        }
+        if (report.returned) {
+            ++stats_.values_returned;
+            check(result.receive_skipped, "try_send returned a value that was received", cycle);
+        }
+        check(!report.closed_at_poll || report.returned,
+              "try_send delivered after poll_closed said the receiver was gone", cycle);
+        const bool left_while_registered = report.returned && !report.closed_at_poll;
+        check(closure_calls == (left_while_registered ? 1U : 0U),
+              left_while_registered ? "the receiver left without calling the closure waker"
+                                    : "a closure waker was called needlessly",
+              cycle);
     }
 
     void check_outcome(const CycleResult& result, SenderAction action, std::uint64_t cycle) {
@@ -614,6 +685,7 @@ private:
     Receiver receiver_;
     std::array<WakeCounter, 2> wakers_;
     std::array<std::uint64_t, 2> calls_before_{};
+    WakeCounter closure_;
     Stats stats_;
 };
 
@@ -686,6 +758,10 @@ void print_summary(const Config& config, const Stats& stats, double seconds) {
                 ", receivers %" PRIu64 " (%" PRIu64 " destroyed before their sender finished)\n",
                 stats.cycles_with_pending_poll, stats.wake_calls, stats.receivers,
                 stats.receivers_destroyed_early);
+    std::printf("  abandon() %" PRIu64 " times (%" PRIu64 " allocated a block: a live sender)"
+                ", try_send values returned %" PRIu64 ", closure waker calls %" PRIu64 "\n",
+                stats.abandons, stats.abandon_allocations, stats.values_returned,
+                stats.closure_calls);
 }
 
 }  // namespace
