@@ -2387,10 +2387,11 @@ public:
     /// destroying the sender is all the clean-up a registration needs. When
     /// one of those races the receiver's departure, the receiver may call the
     /// earlier waker while or after it returns, so the waker's context must
-    /// stay valid as for poll_recv()'s wakers (see Waker). Repolling with the
-    /// same waker costs one load; the first registration one RMW, a change
-    /// of waker two. True for an empty sender. Not while a co_await closed()
-    /// on this sender is suspended (checked in debug builds).
+    /// stay valid as for poll_recv()'s wakers (see Waker). Costs at most two
+    /// RMWs (a change of waker: withdraw, then register), none for a re-poll
+    /// with the registered waker. True for an empty sender. Not while a
+    /// co_await closed() on this sender is suspended (checked in debug
+    /// builds).
     bool poll_closed(const Waker& waker) noexcept {
         if (block_ == nullptr) return true;
         assert_not_awaiting_closed("Sender::poll_closed() called while a co_await closed() on it "
