@@ -394,24 +394,46 @@ TEST_CASE("co_await closed(): at once if the receiver is gone, else resumed once
     }
 }
 
-TEST_CASE("co_await closed() racing the receiver's destruction on another thread",
-          "[lifecycle]") {
+// The coroutine awaits closed() while the receiver leaves on the partner
+// thread (destroyed, or abandon() then a new message); the coroutine is
+// resumed exactly once, at once or inline on the partner, and then destroys
+// its sender there.
+void race_closed_await_with(bool abandon) {
     RacePartner partner;
+    std::optional<Receiver<int>> receiver(std::in_place);
     for (int round = 0; round < 2000; ++round) {
-        std::optional<Receiver<int>> receiver(std::in_place);
-        Sender<int> sender = *receiver->sender();
+        if (!receiver) receiver.emplace();
+        std::optional<Sender<int>> sender = receiver->sender();
+        REQUIRE(sender.has_value());
         std::atomic<int> resumptions{0};
         std::optional<Task<>> task;
-        auto body = [](Sender<int>& s, std::atomic<int>& count) -> Task<> {
-            co_await s.closed();
+        auto body = [](std::optional<Sender<int>>& s, std::atomic<int>& count) -> Task<> {
+            co_await s->closed();
             // Relaxed: read after the race joined.
             count.fetch_add(1, std::memory_order_relaxed);
+            s.reset();
         };
-        partner.race([&] { receiver.reset(); }, [&] { task.emplace(body(sender, resumptions)); },
-                     round % 7 - 3);
+        partner.race(
+            [&] {
+                if (abandon)
+                    receiver->abandon();
+                else
+                    receiver.reset();
+            },
+            [&] { task.emplace(body(sender, resumptions)); }, round % 7 - 3);
         REQUIRE(task->done());
         REQUIRE(resumptions.load(std::memory_order_relaxed) == 1);
+        REQUIRE_FALSE(sender.has_value());
     }
+}
+
+TEST_CASE("co_await closed() racing the receiver's destruction on another thread",
+          "[lifecycle]") {
+    race_closed_await_with(false);
+}
+
+TEST_CASE("co_await closed() racing abandon() on another thread", "[lifecycle]") {
+    race_closed_await_with(true);
 }
 
 TEST_CASE("poll_closed and try_send racing abandon on another thread", "[lifecycle]") {
