@@ -418,11 +418,14 @@ TEST_CASE("misuse while suspended: using a sender whose co_await closed() waits 
 TEST_CASE("misuse while suspended: a sender after its co_await closed() completed is fine",
           "[misuse][death]") {
     const DeathResult life = run_in_child([] {
-        std::optional<Receiver<int>> receiver(std::in_place);
-        std::optional<Sender<int>> sender = receiver->sender();
+        // (A plain receiver moved into a scope, not a std::optional reset:
+        // g++ 11 -O1 warns falsely that the optional's ~Receiver reads an
+        // uninitialized pointer.)
+        Receiver<int> receiver;
+        std::optional<Sender<int>> sender = receiver.sender();
         const Task<> waiting = await_closed(*sender);
         if (waiting.done()) child_setup_failed("co_await closed() did not suspend");
-        receiver.reset();
+        { const Receiver<int> leaving = std::move(receiver); }
         if (!waiting.done()) child_setup_failed("co_await closed() was not resumed");
         Sender<int> moved(std::move(*sender));
         if (moved.try_send(3) != std::optional<int>(3)) child_setup_failed("try_send kept 3");
