@@ -1153,7 +1153,9 @@ constexpr const char* row_of(std::size_t state) noexcept {
 // `pins` keeps the block alive meanwhile: a sender pins it before any RMW
 // made with the cell's waker in hand and unpins it when done; a half that
 // would free the block sets OWNERS_GONE instead while pins are held, and the
-// last unpin frees it.
+// last unpin frees it. The receiver uses the same pins for the sender's
+// closure waker, which it calls after the RMW by which it leaves (see
+// Receiver::release_block).
 
 inline constexpr std::uint64_t ARMED = 0b0001;
 inline constexpr std::uint64_t PARKED = 0b0010;
@@ -1312,17 +1314,20 @@ public:
         if (parked) target_.load().wake();
     }
 
-    // Sender, before an RMW on the state made with the cell's waker in hand.
+    // Sender, before an RMW on the state made with the cell's waker in hand;
+    // receiver, before the RMW by which it leaves when it will call the
+    // closure waker after it.
     void pin() noexcept {
-        // Relaxed: the pin is sequenced before the sender's release RMW on the
-        // state, which happens before any release_owner() that follows the
-        // completion, so release_owner() sees the pin.
+        // Relaxed: the pin is sequenced before the pinning half's release RMW
+        // on the state, which happens before any release_owner() by the other
+        // half that follows (it reads that RMW with acquire), so
+        // release_owner() sees the pin.
         pins_.fetch_add(1, std::memory_order::relaxed);
     }
 
-    // Sender, when done with the cell: true if the caller must free the block.
+    // The pinning half, when done: true if the caller must free the block.
     bool unpin() noexcept {
-        // Release: this notifier's accesses happen before the free by the last
+        // Release: this party's accesses happen before the free by the last
         // party. Acquire: if this frees, the other parties' accesses happen
         // before the free.
         const bool last = pins_.fetch_sub(1, std::memory_order::acq_rel) == (OWNERS_GONE | 1);
