@@ -2428,10 +2428,8 @@ public:
             "multishot::Sender::try_send: sender is empty (moved-from or already used)");
         assert_not_awaiting_closed(
             "Sender::try_send() called while a co_await closed() on it is suspended");
-        block_->value.construct(std::move(value));
-        detail::Block<T>* block = std::exchange(block_, nullptr);
-        if (publish_value(block)) return std::nullopt;
-        return take_back(block);
+        if (detail::Block<T>* unreceived = announce(std::move(value))) return take_back(unreceived);
+        return std::nullopt;
     }
 
     /// As send() on a void channel, but false if the receiver is already
@@ -2445,10 +2443,9 @@ public:
             "multishot::Sender::try_send: sender is empty (moved-from or already used)");
         assert_not_awaiting_closed(
             "Sender::try_send() called while a co_await closed() on it is suspended");
-        block_->value.construct();
-        detail::Block<T>* block = std::exchange(block_, nullptr);
-        if (publish_value(block)) return true;
-        dispose(block);
+        detail::Block<T>* unreceived = announce();
+        if (unreceived == nullptr) return true;
+        dispose(unreceived);
         return false;
     }
 
@@ -2495,9 +2492,13 @@ private:
         if (block_ != nullptr) block_->closed_suspended = awaiting;
 #endif
     }
-    void assert_not_awaiting_closed([[maybe_unused]] const char* message) const noexcept {
+    void assert_not_awaiting_closed(const char* message) const noexcept {
+        assert_not_awaiting_closed(block_, message);
+    }
+    static void assert_not_awaiting_closed([[maybe_unused]] const detail::Block<T>* block,
+                                           [[maybe_unused]] const char* message) noexcept {
 #if !defined(NDEBUG)
-        MULTISHOT_ASSERT(block_ == nullptr || !block_->closed_suspended, message);
+        MULTISHOT_ASSERT(block == nullptr || !block->closed_suspended, message);
 #endif
     }
 
@@ -2560,9 +2561,18 @@ private:
     void deliver(Args&&... args) {
         assert_not_awaiting_closed(
             "Sender::send() or emplace() called while a co_await closed() on it is suspended");
+        if (detail::Block<T>* unreceived = announce(std::forward<Args>(args)...))
+            dispose(unreceived);
+    }
+
+    // Constructs the value in the slot and announces it; the sender is empty
+    // afterwards. Null if the receiver is there to get it; else the block,
+    // the value still in its slot, for the caller to dispose of or take back.
+    template <class... Args>
+    detail::Block<T>* announce(Args&&... args) {
         block_->value.construct(std::forward<Args>(args)...);
         detail::Block<T>* block = std::exchange(block_, nullptr);
-        if (!publish_value(block)) dispose(block);
+        return publish_value(block) ? nullptr : block;
     }
 
     // Announces the value constructed in the slot. True if the receiver is
@@ -2667,12 +2677,8 @@ private:
     // | x 1 1 | 0 0 1  | wake the taken waker, done              |
     // | x 1 0 | !x 1 1 | retry with the other slot               |
     static void close(detail::Block<T>* block) noexcept {
-#if !defined(NDEBUG)
-        // As assert_not_awaiting_closed, on the block taken from the sender.
-        MULTISHOT_ASSERT(
-            !block->closed_suspended,
-            "Sender destroyed or assigned to while a co_await closed() on it is suspended");
-#endif
+        assert_not_awaiting_closed(
+            block, "Sender destroyed or assigned to while a co_await closed() on it is suspended");
         const std::uint64_t epoch = block->epoch.load();
         // Relaxed: the value only seeds the CAS below, which corrects it.
         std::size_t state = block->state.load(std::memory_order::relaxed);
