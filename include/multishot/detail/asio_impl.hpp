@@ -217,8 +217,12 @@ private:
     }
 
     // A result found by start_recv() itself: clear the slot and deliver it,
-    // posted.
+    // posted. The operation's outstanding work is moved out and ends only
+    // after the post: ending it first could bring the io_context's count to
+    // zero before run() was called, which stops the io_context, and run()
+    // would then return without calling the posted handler.
     void complete_now(RecvResult<T>&& result) {
+        const net::executor_work_guard<Executor> work(std::move(work_));
         Handler handler = release();
         post_result(std::move(handler), std::move(result));
     }
