@@ -1168,7 +1168,7 @@ constexpr std::uint64_t epoch_of(std::uint64_t word) noexcept { return word >> E
 
 // How a claim by the receiver's side ended.
 enum class Claim {
-    lost,            // the sender claimed the target first
+    lost,            // claimed already: by the sender, or by another cancel
     claimed,         // claimed before the target parked: nobody wakes it
     claimed_parked,  // claimed a parked target: the claimer must wake it
 };
@@ -1814,36 +1814,45 @@ public:
     /// two things follows:
     ///   * the sender sends or is destroyed and calls `target` once, inline on
     ///     its thread (possibly before start_recv() returns); then complete the
-    ///     receive with try_recv(), which returns the value or closed;
+    ///     receive with try_recv(), which returns the value or closed. That
+    ///     try_recv() may run on any thread, also while start_recv() is still
+    ///     returning: once the target can be called, start_recv() touches
+    ///     nothing of the receiver;
     ///   * `canceller().cancel()`, on any thread, claims the receive first and
     ///     returns true; `target` is never called and the channel is
     ///     unchanged: the receive stays open and a value sent later goes to
     ///     the next receive.
-    /// `target`'s context must stay valid until one of them happened, and no
-    /// other receive may start before. Throws usage_error on a moved-from
-    /// receiver.
+    /// `target`'s context must stay valid until one of them happened. The
+    /// next receive starts after that, and after start_recv() returned.
+    /// Costs one RMW more than poll_recv() when pending. Throws usage_error
+    /// on a moved-from receiver.
     PollResult<T> start_recv(const Waker& target) {
         require_valid("multishot::Receiver::start_recv: receiver is empty (moved-from)");
         assert_no_suspended_recv();
         std::size_t state = load_state();
         if (!detail::is_open(state)) return complete<PollResult<T>>(state);
 
+        // Armed without PARKED, as a cancellable co_await: a sender that
+        // claims the target before park() below does not call it, so the
+        // target (and a try_recv() on the thread it wakes) never runs while
+        // this function still touches the block.
         detail::WaitCell& cell = block_->cell;
         const std::uint64_t epoch = block_->epoch.load();
-        if (!cell.arm(epoch, target, /*parked=*/true)) return complete<PollResult<T>>(load_state());
+        if (!cell.arm(epoch, target, /*parked=*/false))
+            return complete<PollResult<T>>(load_state());
 
         state = register_waker(cell.waker(), state);
-        if (detail::is_open(state)) return std::nullopt;
-        // The sender completed meanwhile. Withdraw the target and complete
-        // now, unless the sender claimed it: then it calls the target, the
-        // receive is pending until then, and the sender's final state, which
-        // register_waker() may have overwritten, is put back for try_recv().
-        if (cell.cancel(epoch) != detail::Claim::lost) return complete<PollResult<T>>(state);
-        MULTISHOT_TRANSITION("start_recv", "completed, target claimed by the sender");
-        // Relaxed: the sender is gone; this thread (or one that the target's
-        // call hands the receiver to) reads it back.
-        block_->state.store(state, std::memory_order::relaxed);
-        return std::nullopt;
+        if (!detail::is_open(state)) return withdraw_target(epoch, state);
+        if (cell.park()) return std::nullopt;  // the last touch: the target may run from here on
+        // Claimed before it was parked. By a canceller: its cancel() returned
+        // true, so the receive stays open and pending, the target is never
+        // called. By the sender, which completed: complete now.
+        if (cell.cancelled(epoch)) {
+            MULTISHOT_TRANSITION("start_recv", "cancelled before parking");
+            return std::nullopt;
+        }
+        MULTISHOT_TRANSITION("start_recv", "completed before parking");
+        return complete<PollResult<T>>(load_state());
     }
 
     /// What cancels the receive that start_recv() leaves pending: it names
@@ -1925,6 +1934,26 @@ private:
         const std::size_t state = load_state();
         if (detail::is_open(state)) return RecvError::timed_out;
         return complete(state);
+    }
+
+    // start_recv(), when the sender completed during the registration
+    // (`state`, what the registration's RMW found): disarms the unparked
+    // target and completes now, unless a canceller claimed the target first.
+    // Then its cancel() returned true and the receive stays open: pending,
+    // with the sender's final state, which the registration's RMW may have
+    // changed, put back for the next receive.
+    PollResult<T> withdraw_target(std::uint64_t epoch, std::size_t state) {
+        detail::WaitCell& cell = block_->cell;
+        if (cell.cancel(epoch) != detail::Claim::lost || !cell.cancelled(epoch)) {
+            MULTISHOT_TRANSITION("start_recv", "completed during registration");
+            return complete<PollResult<T>>(state);
+        }
+        MULTISHOT_TRANSITION("start_recv", "completed during registration, cancelled first");
+        // Relaxed: the sender is gone, and the canceller touches no state:
+        // only this thread, or one it hands the receiver to after this call
+        // returns, reads it back.
+        block_->state.store(state, std::memory_order::relaxed);
+        return std::nullopt;
     }
 
     // How blocking receives wait on the cell's semaphore: true once acquired,

@@ -79,9 +79,12 @@ inline constexpr TransitionRow channel_rows[] = {
 
     {"release owner", "free now"}, {"release owner", "pinned: defer"},
 
-    // Receiver::start_recv: the sender completed during the registration and
-    // claimed the target.
-    {"start_recv", "completed, target claimed by the sender"},
+    // Receiver::start_recv, when the sender completed during the
+    // registration, or when the target was claimed before it was parked.
+    {"start_recv", "completed during registration"},
+    {"start_recv", "completed during registration, cancelled first"},
+    {"start_recv", "completed before parking"},
+    {"start_recv", "cancelled before parking"},
 };
 
 #if MULTISHOT_FUTEX_WAIT
