@@ -48,6 +48,10 @@ Detached run(std::vector<std::thread>& threads, std::binary_semaphore& done) {
     // message has been read, and it allocates nothing.
     std::optional<multishot::Sender<std::string>> s2 = r.sender();
     check(s2.has_value(), "recycled the sender");
+    if (!s2) {  // cannot happen here: the message was read
+        done.release();
+        co_return;
+    }
 
     // Destroy the sender on another thread without sending a message.
     threads.emplace_back([s = std::move(*s2)]() mutable { multishot::Sender<std::string> gone = std::move(s); });
