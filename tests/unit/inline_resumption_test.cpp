@@ -1,5 +1,5 @@
 // The README's two traps of inline resumption, and the recipes it gives for
-// them (Semantics, "Inline resumption: two traps"):
+// them (its Semantics, "Resumption is inline"):
 //
 // 1. A coroutine suspended in co_await recv() runs inside send(), on the
 //    sender's thread, so a sender holding a lock the coroutine takes would
