@@ -107,14 +107,20 @@
 #define MULTISHOT_FUTEX_WAIT 0
 #endif
 
-#if MULTISHOT_FUTEX_WAIT && !defined(MULTISHOT_RELACY)
+#if MULTISHOT_FUTEX_WAIT && !defined(MULTISHOT_SYNC_LAYER)
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#elif !MULTISHOT_FUTEX_WAIT && !defined(MULTISHOT_RELACY)
+#elif !MULTISHOT_FUTEX_WAIT && !defined(MULTISHOT_SYNC_LAYER)
 #include <condition_variable>
 #include <mutex>
+#endif
+
+// The model suite's sync layer, replacing this header's (see "Sync layer"):
+// included after every standard header, before anything of multishot.
+#if defined(MULTISHOT_SYNC_LAYER)
+#include MULTISHOT_SYNC_LAYER
 #endif
 
 // MULTISHOT_NOINLINE: the compiler's spelling of "never inline this".
@@ -140,34 +146,15 @@
 #define MULTISHOT_ALWAYS_INLINE
 #endif
 
-#if defined(MULTISHOT_RELACY)
-// Model-checking build: atomics and shared non-atomic cells are mapped onto
-// Relacy's instrumented types. relacy.hpp defines keywords and standard names
-// as macros (new, delete, assert, memory_order_*); they are suspended for the
-// body of this header and restored at its end.
-#include <relacy/relacy.hpp>
-#pragma push_macro("new")
-#pragma push_macro("delete")
-#pragma push_macro("assert")
-#pragma push_macro("malloc")
-#pragma push_macro("free")
-#undef new
-#undef delete
-#undef assert
-#undef malloc
-#undef free
-#endif
-
 // ---------------------------------------------------------------------------
 // Diagnostics and model hooks
 // ---------------------------------------------------------------------------
 
 // MULTISHOT_ASSERT(cond, message): a precondition check active unless NDEBUG
-// is defined. On failure it prints "multishot: <message>" and aborts (in the
-// model build, it fails the Relacy run).
-#if defined(MULTISHOT_RELACY)
-// In the model, a failed check is a failed model run, with its history.
-#define MULTISHOT_ASSERT(cond, message) RL_ASSERT((cond) && (message))
+// is defined. On failure it prints "multishot: <message>" and aborts. The
+// model suite's sync layer defines it first: a failed check is then a failed
+// model run.
+#if defined(MULTISHOT_ASSERT)
 #elif defined(NDEBUG)
 #define MULTISHOT_ASSERT(cond, message) ((void)0)
 #else
@@ -214,208 +201,17 @@ template <class E, class... Args>
 //
 // The algorithm names its orderings as std::memory_order values and touches
 // shared non-atomic data only through `SharedCell` (waker slots) and
-// `ValueSlot` (the value). In the normal build these are std::atomic and plain
-// storage; with MULTISHOT_RELACY they become rl::atomic and cells shadowed by
-// an rl::var, so that Relacy checks every access, and the source location of
-// each access is that of the algorithm's call, not of this layer.
+// `ValueSlot` (the value), whose accesses go through `AccessShadow`. Here
+// these are std::atomic and plain storage. The model suite replaces this layer
+// with its own (tests/model/sync_layer.hpp, named by MULTISHOT_SYNC_LAYER and
+// included above), which maps them onto the model checker's instrumented
+// types, so that every access is checked, at the algorithm's call site (the
+// MULTISHOT_SITE_PARAMS that every operation takes last, unused here).
 
-#if defined(MULTISHOT_RELACY)
-
-#define MULTISHOT_SITE_PARAMS \
-    const char *site_file = __builtin_FILE(), unsigned site_line = __builtin_LINE()
-#define MULTISHOT_SITE ::rl::debug_info("multishot", site_file, site_line)
-
-constexpr rl::memory_order to_relacy(std::memory_order order) noexcept {
-    switch (order) {
-        case std::memory_order::relaxed: return rl::mo_relaxed;
-        case std::memory_order::consume: return rl::mo_consume;
-        case std::memory_order::acquire: return rl::mo_acquire;
-        case std::memory_order::release: return rl::mo_release;
-        case std::memory_order::acq_rel: return rl::mo_acq_rel;
-        case std::memory_order::seq_cst: return rl::mo_seq_cst;
-    }
-    return rl::mo_seq_cst;
-}
-
-// Records a read or a write of a non-atomic cell with Relacy's race detector.
-class AccessShadow {
-public:
-    void read(const char* site_file, unsigned site_line) const {
-        [[maybe_unused]] const int ignored = shadow_(MULTISHOT_SITE);
-    }
-    void write(const char* site_file, unsigned site_line) { shadow_(MULTISHOT_SITE) = 0; }
-
-    // Destroying the cell (freeing the block) counts as a write: an access by
-    // another thread that does not happen before the free is a data race.
-    // (Relacy does not otherwise treat a free as an access.)
-    AccessShadow() = default;
-    AccessShadow(const AccessShadow&) = delete;
-    AccessShadow& operator=(const AccessShadow&) = delete;
-    ~AccessShadow() { write(__FILE__, __LINE__); }
-
-private:
-    rl::var<int> shadow_{0};
-};
-
-template <class V>
-class Atomic {
-public:
-    explicit Atomic(V initial) : atomic_(initial) {}
-
-    V load(std::memory_order order, MULTISHOT_SITE_PARAMS) const {
-        lifetime_.read(site_file, site_line);
-        return atomic_(MULTISHOT_SITE).load(to_relacy(order));
-    }
-    void store(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
-        lifetime_.read(site_file, site_line);
-        atomic_(MULTISHOT_SITE).store(value, to_relacy(order));
-    }
-    V exchange(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
-        lifetime_.read(site_file, site_line);
-        return atomic_(MULTISHOT_SITE).exchange(value, to_relacy(order));
-    }
-    V fetch_add(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
-        lifetime_.read(site_file, site_line);
-        return atomic_(MULTISHOT_SITE).fetch_add(value, to_relacy(order));
-    }
-    V fetch_sub(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
-        lifetime_.read(site_file, site_line);
-        return atomic_(MULTISHOT_SITE).fetch_sub(value, to_relacy(order));
-    }
-    V fetch_or(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
-        lifetime_.read(site_file, site_line);
-        return atomic_(MULTISHOT_SITE).fetch_or(value, to_relacy(order));
-    }
-    V fetch_and(V value, std::memory_order order, MULTISHOT_SITE_PARAMS) {
-        lifetime_.read(site_file, site_line);
-        return atomic_(MULTISHOT_SITE).fetch_and(value, to_relacy(order));
-    }
-    bool compare_exchange_weak(V& expected, V desired, std::memory_order success,
-                               std::memory_order failure, MULTISHOT_SITE_PARAMS) {
-        lifetime_.read(site_file, site_line);
-        return atomic_(MULTISHOT_SITE)
-            .compare_exchange_weak(expected, desired, to_relacy(success), to_relacy(failure));
-    }
-    bool compare_exchange_strong(V& expected, V desired, std::memory_order success,
-                                 std::memory_order failure, MULTISHOT_SITE_PARAMS) {
-        lifetime_.read(site_file, site_line);
-        return atomic_(MULTISHOT_SITE)
-            .compare_exchange_strong(expected, desired, to_relacy(success), to_relacy(failure));
-    }
-    // Records a use of the atomic's memory that is no atomic operation (a
-    // futex wake names the word by its address): no ordering, but a free that
-    // it does not happen before is a data race.
-    void touch(MULTISHOT_SITE_PARAMS) const { lifetime_.read(site_file, site_line); }
-
-private:
-    mutable rl::atomic<V> atomic_;
-    // Every operation counts as a read of this shadow, and destroying the
-    // atomic (freeing the block) as a write: atomic operations never race
-    // with each other, but a free that an operation does not happen before
-    // is a data race, as in C++.
-    AccessShadow lifetime_;
-};
-
-// MULTISHOT_TIMEOUT_HOOK(timeout): called by the modelled futex and condition
-// variable below when a timed wait times out, with its relative timeout (a
-// std::chrono::nanoseconds). The model suite defines it to advance its model
-// clock by `timeout` (tests/model/model_clock.hpp): a wait that timed out has
-// lasted at least that long, so a deadline loop reading that clock sees its
-// deadline passed exactly when the modelled wait timed out, and every run of
-// a schedule reads the same times (real time inside Relacy would make its
-// iterations non-deterministic). A wait that returns early (woken spuriously)
-// leaves the clock alone. Nothing otherwise.
-#if !defined(MULTISHOT_TIMEOUT_HOOK)
-#define MULTISHOT_TIMEOUT_HOOK(timeout) ((void)(timeout))
-#endif
-
-// Relacy's condition variable, telling why a wait returned (its
-// rl::condition_variable::wait_for only says whether it was notified). A wait
-// may return spuriously (under the random scheduler) and a timed wait may time
-// out at any scheduling point: Relacy explores both.
-class ModelCondition {
-public:
-    ModelCondition() { condition_.init(/*allow_spurious_wakeups=*/true, RL_INFO); }
-    ModelCondition(const ModelCondition&) = delete;
-    ModelCondition& operator=(const ModelCondition&) = delete;
-    ~ModelCondition() { condition_.deinit(RL_INFO); }
-
-    // Unlocks `mutex`, sleeps until notified (or spuriously woken, or, with a
-    // `timeout`, timed out), locks `mutex` again. Calls MULTISHOT_TIMEOUT_HOOK
-    // if it timed out.
-    void wait(rl::mutex& mutex, const std::chrono::nanoseconds* timeout, MULTISHOT_SITE_PARAMS) {
-        const rl::sema_wakeup_reason reason =
-            condition_.wait(mutex, timeout != nullptr, MULTISHOT_SITE);
-        if (reason == rl::sema_wakeup_reason_timeout) MULTISHOT_TIMEOUT_HOOK(*timeout);
-    }
-    void notify_one(MULTISHOT_SITE_PARAMS) { condition_.notify_one(MULTISHOT_SITE); }
-
-private:
-    struct Tag;
-    rl::condvar<Tag> condition_;
-};
-
-// The kernel side of the futex semaphore (see Semaphore): checking the word
-// and going to sleep are atomic with respect to a wake, as under the kernel's
-// futex bucket lock, which this mutex stands for. A timed wait may time out
-// (or a wait wake spuriously) at any moment: Relacy explores both.
-class Futex {
-public:
-    // Sleeps while `word` holds `expected`, until woken or, if `timeout` is
-    // not null, until Relacy decides the timeout passed.
-    void wait(Atomic<std::uint32_t>& word, std::uint32_t expected,
-              const std::chrono::nanoseconds* timeout, MULTISHOT_SITE_PARAMS) {
-        bucket_.lock(MULTISHOT_SITE);
-        // Relaxed: the bucket lock orders this read after a waker's change of
-        // the word (the waker takes the lock to wake after changing it).
-        if (word.load(std::memory_order::relaxed, site_file, site_line) == expected)
-            sleepers_.wait(bucket_, timeout, site_file, site_line);
-        bucket_.unlock(MULTISHOT_SITE);
-    }
-
-    // Wakes one sleeper, if any. The kernel finds the sleepers by the word's
-    // address: waking after the word was freed (with the block) is a bug,
-    // which touch() lets Relacy report.
-    void wake_one(Atomic<std::uint32_t>& word, MULTISHOT_SITE_PARAMS) {
-        word.touch(site_file, site_line);
-        bucket_.lock(MULTISHOT_SITE);
-        sleepers_.notify_one(site_file, site_line);
-        bucket_.unlock(MULTISHOT_SITE);
-    }
-
-private:
-    rl::mutex bucket_;
-    ModelCondition sleepers_;
-};
-
-// The portable semaphore's mutex and condition variable (see Semaphore).
-class Mutex {
-public:
-    void lock(MULTISHOT_SITE_PARAMS) { mutex_.lock(MULTISHOT_SITE); }
-    void unlock(MULTISHOT_SITE_PARAMS) { mutex_.unlock(MULTISHOT_SITE); }
-    rl::mutex& native() noexcept { return mutex_; }
-
-private:
-    rl::mutex mutex_;
-};
-
-class CondVar {
-public:
-    void wait(Mutex& mutex, MULTISHOT_SITE_PARAMS) {
-        condition_.wait(mutex.native(), nullptr, site_file, site_line);
-    }
-    void wait_for(Mutex& mutex, std::chrono::nanoseconds timeout, MULTISHOT_SITE_PARAMS) {
-        condition_.wait(mutex.native(), &timeout, site_file, site_line);
-    }
-    void notify_one(MULTISHOT_SITE_PARAMS) { condition_.notify_one(site_file, site_line); }
-
-private:
-    ModelCondition condition_;
-};
-
-#else  // !MULTISHOT_RELACY
+#if !defined(MULTISHOT_SYNC_LAYER)
 
 #define MULTISHOT_SITE_PARAMS int = 0
+#define MULTISHOT_SITE_ARGS "", 0
 template <class V>
 using Atomic = std::atomic<V>;
 
@@ -516,13 +312,7 @@ private:
 
 #endif  // MULTISHOT_FUTEX_WAIT
 
-#endif  // MULTISHOT_RELACY
-
-#if defined(MULTISHOT_RELACY)
-#define MULTISHOT_SITE_ARGS site_file, site_line
-#else
-#define MULTISHOT_SITE_ARGS "", 0
-#endif
+#endif  // MULTISHOT_SYNC_LAYER
 
 // A non-atomic cell shared between the two halves (a waker slot). The
 // algorithm guarantees exclusive access; the model build checks it.
@@ -1055,7 +845,7 @@ using PollResult = std::optional<RecvResult<T>>;
 
 namespace detail {
 
-// Defined by the model suite (MULTISHOT_RELACY builds) to drive the receive
+// Defined by the model suite to drive the receive
 // protocols step by step; a friend of Receiver.
 struct ModelAccess;
 
@@ -1209,7 +999,7 @@ public:
             // Release: publishes target_ to the claimer's acquire CAS. The
             // acquire half is not needed on success; it is there because a
             // failure order (acquire, see above) may not be stronger than the
-            // success order in C++11 and in Relacy's model.
+            // success order in C++11 and in the model checker.
         } while (!word_.compare_exchange_weak(word, armed, std::memory_order::acq_rel,
                                               std::memory_order::acquire));
         MULTISHOT_TRANSITION("cell arm", "armed");
@@ -2810,14 +2600,6 @@ std::pair<Sender<T>, Receiver<T>> channel() {
 
 #undef MULTISHOT_SITE_PARAMS
 #undef MULTISHOT_SITE_ARGS
-#if defined(MULTISHOT_RELACY)
-#undef MULTISHOT_SITE
-#pragma pop_macro("free")
-#pragma pop_macro("malloc")
-#pragma pop_macro("assert")
-#pragma pop_macro("delete")
-#pragma pop_macro("new")
-#endif
 
 #endif  // C++20 with coroutines
 #endif  // MULTISHOT_HPP_INCLUDED

@@ -2,12 +2,13 @@
 // waker, an eagerly started coroutine, a non-blocking hand-off between model
 // threads, checks, the search plans and the scenario registry.
 //
-// Include this, never multishot.hpp directly: the transition and timeout
-// hooks must be defined before the header, and every standard header before relacy.hpp
-// (which multishot.hpp includes under MULTISHOT_RELACY), because relacy.hpp
-// #defines new, delete, assert and the memory_order_* names. For the same
-// reason test code names Relacy orderings (rl::mo_acquire, ...) and never
-// writes `new`, `delete` or `$` (use RL_INFO).
+// Include this, never multishot.hpp directly: it plugs the model's sync
+// layer (sync_layer.hpp) and the transition, timeout and assertion hooks into
+// the header, which must see them first, and it includes every standard
+// header before relacy.hpp, because relacy.hpp #defines new, delete, assert
+// and the memory_order_* names. For the same reason test code names Relacy
+// orderings (rl::mo_acquire, ...) and never writes `new`, `delete` or `$`
+// (use RL_INFO).
 #ifndef MULTISHOT_MODEL_HPP
 #define MULTISHOT_MODEL_HPP
 
@@ -36,7 +37,18 @@ void record_transition(const char* operation, const char* row) noexcept;
 #define MULTISHOT_TRANSITION_HOOK(operation, row) \
     ::multishot_model::record_transition(operation, row)
 
+// The model's sync layer: multishot.hpp includes it after its standard
+// headers; it includes relacy.hpp and suspends relacy's macros for the rest
+// of the header, which are restored here.
+#define MULTISHOT_SYNC_LAYER "sync_layer.hpp"
 #include <multishot.hpp>
+#undef MULTISHOT_SITE
+
+#pragma pop_macro("free")
+#pragma pop_macro("malloc")
+#pragma pop_macro("assert")
+#pragma pop_macro("delete")
+#pragma pop_macro("new")
 
 // After the header: the rows a build expects depend on its wait
 // (MULTISHOT_FUTEX_WAIT).
