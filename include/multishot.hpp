@@ -2408,32 +2408,47 @@ private:
     // One wrapping addition implements the table (announcement_delta): it
     // keeps C while the channel stays open, and once closed C means nothing.
     [[nodiscard]] static bool publish_value(detail::Block<T>* block) noexcept {
-        // Read now: once the value is announced, sender() may rewrite it.
+        const std::size_t state = final_rmw(block, "send", [block](std::size_t index) {
+            // Release: publishes the value (and, on a retry, the read of the
+            // previous slot) to the receiver's acquire load or RMW.
+            // Acquire: synchronizes with the receiver's release RMW that
+            // published a newer waker (read on the retry), and with its
+            // release CAS on leaving when the block must be freed here.
+            return block->state.fetch_add(detail::announcement_delta(index),
+                                          std::memory_order::acq_rel);
+        });
+        return detail::is_open(state);
+    }
+
+    // The retry loop of the sender's final RMW, shared by send (publish_value)
+    // and destruction (close), whose tables say what `rmw(index)` does: it
+    // makes the RMW with the waker slot `index` taken, and returns the state
+    // it replaced. Returns the state of the final RMW: closed (the receiver is
+    // gone, nobody was woken) or open "x 1 1" (the waker taken was woken); on
+    // "x 1 0" it retries with the other slot.
+    template <class Rmw>
+    static std::size_t final_rmw(detail::Block<T>* block, [[maybe_unused]] const char* operation,
+                                 Rmw rmw) noexcept {
+        // Read now: once the final RMW is done, sender() may rewrite it.
         const std::uint64_t epoch = block->epoch.load();
         // I is 0 at first, without loading the state: sender() stored I=0
         // and only the sender's own retry changes I (the receiver's RMWs keep
         // it).
         std::size_t index = 0;
         for (;;) {
-            // Take the waker before announcing the value: once the value is
-            // announced, the receiver may recycle the block at once.
+            // Take the waker before the RMW: once it is done, the receiver
+            // may recycle the block at once.
             const Waker waker = block->wakers[index].load();
             const bool to_cell = pin_if_cell(block, waker);
-            // Release: publishes the value (and, on a retry, the read of the
-            // previous slot) to the receiver's acquire load or RMW.
-            // Acquire: synchronizes with the receiver's release RMW that
-            // published a newer waker (read on the retry), and with its
-            // release CAS on leaving when the block must be freed here.
-            const std::size_t state = block->state.fetch_add(detail::announcement_delta(index),
-                                                             std::memory_order::acq_rel);
-            MULTISHOT_TRANSITION("send", detail::row_of(state));
+            const std::size_t state = rmw(index);
+            MULTISHOT_TRANSITION(operation, detail::row_of(state));
             if (!detail::is_open(state)) {
                 if (to_cell) detail::unpin(block);  // never the last: nobody set OWNERS_GONE
-                return false;
+                return state;
             }
             if (detail::is_empty(state)) {
                 wake(block, waker, to_cell, epoch);
-                return true;
+                return state;
             }
             if (to_cell) detail::unpin(block);  // never the last: the receiver is alive
             index = 1 - index;
@@ -2498,37 +2513,22 @@ private:
     static void close(detail::Block<T>* block) noexcept {
         assert_not_awaiting_closed(
             block, "Sender destroyed or assigned to while a co_await closed() on it is suspended");
-        const std::uint64_t epoch = block->epoch.load();
         // Relaxed: the value only seeds the CAS below, which corrects it.
         std::size_t state = block->state.load(std::memory_order::relaxed);
-        std::size_t index = 0;  // as in publish_value
-        for (;;) {
-            const Waker waker = block->wakers[index].load();
-            const bool to_cell = pin_if_cell(block, waker);
+        final_rmw(block, "~Sender", [block, &state](std::size_t) {
             std::size_t next;
             do {
-                next = detail::is_empty(state)
-                           ? detail::EMPTY
-                           : state ^ (detail::EMPTY | detail::INDEX);
+                next = detail::is_empty(state) ? detail::EMPTY
+                                               : state ^ (detail::EMPTY | detail::INDEX);
                 // Success, acq_rel: as the announcing RMW in publish_value
                 // (release: the read of the slot; acquire: a newer waker, or
                 // the receiver's destruction when the block is freed here).
                 // Failure, relaxed: the loop only recomputes `next`.
             } while (!block->state.compare_exchange_weak(state, next, std::memory_order::acq_rel,
                                                          std::memory_order::relaxed));
-            MULTISHOT_TRANSITION("~Sender", detail::row_of(state));
-            if (!detail::is_open(state)) {
-                if (to_cell) detail::unpin(block);  // never the last: nobody set OWNERS_GONE
-                detail::release_owner(block);
-                return;
-            }
-            if (detail::is_empty(state)) {
-                wake(block, waker, to_cell, epoch);
-                return;
-            }
-            if (to_cell) detail::unpin(block);  // never the last: the receiver is alive
-            index = 1 - index;
-        }
+            return state;
+        });
+        if (!detail::is_open(state)) detail::release_owner(block);
     }
 
     detail::Block<T>* block_;
