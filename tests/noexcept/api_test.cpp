@@ -4,6 +4,7 @@
 // checks of thrown exceptions cannot compile without exceptions); it prints
 // each failed check and exits 1 if any failed.
 
+#include "support/names.hpp"
 #include "support/task.hpp"
 
 #include <multishot.hpp>
@@ -22,12 +23,7 @@
 
 namespace {
 
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot_test::Task;
-using namespace std::chrono_literals;
+using namespace multishot_test;
 
 int failures = 0;
 

@@ -6,6 +6,7 @@
 // counts a death by signal as a failure even when the output matches; if the
 // misuse returns, "FAIL:" is printed, which fails the test).
 
+#include "support/names.hpp"
 #include "support/task.hpp"
 
 #include <multishot.hpp>
@@ -21,11 +22,7 @@
 
 namespace {
 
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using namespace std::chrono_literals;
+using namespace multishot_test;
 
 extern "C" void exit_on_abort(int) {
     const char note[] = "[SIGABRT]\n";

@@ -3,6 +3,7 @@
 // its thread), closed by sender destruction, recycled in a loop.
 
 #include "support/catch.hpp"
+#include "support/names.hpp"
 #include "support/task.hpp"
 
 #include <multishot.hpp>
@@ -13,11 +14,7 @@
 
 namespace {
 
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot_test::Task;
+using namespace multishot_test;
 
 Task<RecvResult<int>> receive(Receiver<int>& receiver) { co_return co_await receiver.recv(); }
 

@@ -18,6 +18,7 @@
 // must die of it as the README says.
 
 #include "support/catch.hpp"
+#include "support/names.hpp"
 #include "support/task.hpp"
 
 #if defined(__cpp_exceptions)
@@ -42,11 +43,7 @@
 
 namespace {
 
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot_test::Task;
+using namespace multishot_test;
 
 // What a sender publishes under `lock` and the receiving coroutine reads
 // under it.

@@ -9,6 +9,7 @@
 
 #include "support/catch.hpp"
 #include "support/counting.hpp"
+#include "support/names.hpp"
 #include "support/race_partner.hpp"
 #include "support/task.hpp"
 #include "support/test_waker.hpp"
@@ -30,16 +31,7 @@
 
 namespace {
 
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot_test::Census;
-using multishot_test::Counted;
-using multishot_test::CountingWaker;
-using multishot_test::RacePartner;
-using multishot_test::Task;
-using namespace std::chrono_literals;
+using namespace multishot_test;
 
 // Counts what goes through it; fails the next allocation when told to.
 struct AllocationTally {

@@ -7,6 +7,7 @@
 #include "support/catch.hpp"
 #include "support/concurrent.hpp"
 #include "support/counting.hpp"
+#include "support/names.hpp"
 #include "support/test_waker.hpp"
 
 #include <multishot.hpp>
@@ -16,16 +17,7 @@
 
 namespace {
 
-using multishot::PollResult;
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot_test::Census;
-using multishot_test::Counted;
-using multishot_test::CountingWaker;
-using multishot_test::run_concurrently;
-using multishot_test::stagger_for;
+using namespace multishot_test;
 
 // Each round starts a thread: enough rounds to vary the race, few enough for
 // the TSan build.

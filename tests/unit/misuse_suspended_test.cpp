@@ -13,6 +13,7 @@
 
 #include "support/catch.hpp"
 #include "support/death_test.hpp"
+#include "support/names.hpp"
 #include "support/task.hpp"
 
 #include <multishot.hpp>
@@ -31,13 +32,7 @@
 
 namespace {
 
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot_test::DeathResult;
-using multishot_test::run_in_child;
-using multishot_test::Task;
+using namespace multishot_test;
 
 #if defined(NDEBUG)
 constexpr bool assertions_on = false;

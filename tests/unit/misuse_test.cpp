@@ -4,6 +4,7 @@
 // Waker, and Sender::is_closed.
 
 #include "support/catch.hpp"
+#include "support/names.hpp"
 #include "support/task.hpp"
 
 #include <multishot.hpp>
@@ -19,14 +20,7 @@
 
 namespace {
 
-using multishot::bad_result_access;
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot::usage_error;
-using multishot::Waker;
-using multishot_test::Task;
+using namespace multishot_test;
 
 static_assert(std::is_base_of_v<std::logic_error, usage_error>);
 static_assert(std::is_base_of_v<std::exception, bad_result_access>);

@@ -6,6 +6,7 @@
 
 #include "support/catch.hpp"
 #include "support/concurrent.hpp"
+#include "support/names.hpp"
 #include "support/test_waker.hpp"
 
 #include <multishot.hpp>
@@ -15,14 +16,7 @@
 
 namespace {
 
-using multishot::PollResult;
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot_test::CountingWaker;
-using multishot_test::run_concurrently;
-using multishot_test::stagger_for;
+using namespace multishot_test;
 
 // How a scenario consumes its sender, and what the receiver must then get.
 struct Consumption {

@@ -5,6 +5,7 @@
 
 #include "support/catch.hpp"
 #include "support/counting.hpp"
+#include "support/names.hpp"
 #include "support/race_partner.hpp"
 #include "support/test_waker.hpp"
 
@@ -30,12 +31,7 @@ static_assert(sizeof(multishot::detail::SharedCell<multishot::Waker>) ==
 static_assert(sizeof(multishot::detail::ValueSlot<int>) == sizeof(int));
 static_assert(sizeof(multishot::detail::ValueSlot<long double>) == sizeof(long double));
 
-using multishot::Receiver;
-using multishot::RecvCanceller;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot_test::CountingWaker;
+using namespace multishot_test;
 
 // Checks that a receive whose value is already there completes at once and
 // never calls the target, and that one on a fresh receiver completes with
@@ -159,8 +155,6 @@ TEST_CASE("start_recv: moved-from receiver throws", "[start_recv]") {
 // received exactly once, afterwards, by try_recv. Counted checks that no
 // value leaks or is destroyed twice.
 TEST_CASE("start_recv: cancel races send exactly once", "[start_recv][race]") {
-    using multishot_test::Census;
-    using multishot_test::Counted;
     const long live_before = Census::live();
     multishot_test::RacePartner partner;
     Receiver<Counted> receiver;

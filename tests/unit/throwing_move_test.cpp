@@ -16,6 +16,7 @@
 // receive's.
 
 #include "support/catch.hpp"
+#include "support/names.hpp"
 #include "support/task.hpp"
 #include "support/test_waker.hpp"
 
@@ -36,13 +37,7 @@
 
 namespace {
 
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot_test::CountingWaker;
-using multishot_test::Task;
-using namespace std::chrono_literals;
+using namespace multishot_test;
 
 // What an armed payload throws.
 struct TransferFailure {};

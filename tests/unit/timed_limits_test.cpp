@@ -12,6 +12,7 @@
 // rather than blocking for minutes.
 
 #include "support/catch.hpp"
+#include "support/names.hpp"
 
 #include <multishot.hpp>
 
@@ -27,11 +28,7 @@
 
 namespace {
 
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using namespace std::chrono_literals;
+using namespace multishot_test;
 using Clock = std::chrono::steady_clock;
 using std::chrono::duration;
 using std::chrono::time_point;

@@ -4,6 +4,7 @@
 
 #include "support/catch.hpp"
 #include "support/counting.hpp"
+#include "support/names.hpp"
 #include "support/task.hpp"
 
 #include <multishot.hpp>
@@ -17,13 +18,7 @@
 
 namespace {
 
-using multishot::PollResult;
-using multishot::Receiver;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot_test::Census;
-using multishot_test::Counted;
-using multishot_test::Task;
+using namespace multishot_test;
 
 // Receives with the poll layer; the sender must have sent already.
 template <class T>

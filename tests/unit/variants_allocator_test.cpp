@@ -8,6 +8,7 @@
 
 #include "support/catch.hpp"
 #include "support/concurrent.hpp"
+#include "support/names.hpp"
 #include "support/race_partner.hpp"
 #include "support/task.hpp"
 
@@ -26,14 +27,7 @@
 
 namespace {
 
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot_test::RacePartner;
-using multishot_test::stagger_for;
-using multishot_test::Task;
-using namespace std::chrono_literals;
+using namespace multishot_test;
 
 // Every live allocation and the totals, guarded by a mutex: the block may be
 // freed on another thread than the one that allocated it.

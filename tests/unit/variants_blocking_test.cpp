@@ -6,6 +6,7 @@
 #include "support/catch.hpp"
 #include "support/concurrent.hpp"
 #include "support/counting.hpp"
+#include "support/names.hpp"
 #include "support/race_partner.hpp"
 
 #include <multishot.hpp>
@@ -19,16 +20,7 @@
 
 namespace {
 
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot::usage_error;
-using multishot_test::Census;
-using multishot_test::Counted;
-using multishot_test::JoiningThread;
-using multishot_test::RacePartner;
-using namespace std::chrono_literals;
+using namespace multishot_test;
 using Clock = std::chrono::steady_clock;
 
 // Long enough that a sender on another thread is surely late, short enough

@@ -10,6 +10,7 @@
 #include "support/catch.hpp"
 #include "support/concurrent.hpp"
 #include "support/counting.hpp"
+#include "support/names.hpp"
 #include "support/race_partner.hpp"
 #include "support/task.hpp"
 
@@ -24,16 +25,7 @@
 
 namespace {
 
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot::usage_error;
-using multishot_test::Census;
-using multishot_test::Counted;
-using multishot_test::RacePartner;
-using multishot_test::stagger_for;
-using multishot_test::Task;
+using namespace multishot_test;
 
 // Enough rounds to vary the race, few enough for the TSan build.
 constexpr int racing_rounds = 2000;

@@ -4,6 +4,7 @@
 
 #include "support/catch.hpp"
 #include "support/counting.hpp"
+#include "support/names.hpp"
 
 #include <multishot.hpp>
 
@@ -13,13 +14,7 @@
 
 namespace {
 
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot::usage_error;
-using multishot_test::Census;
-using multishot_test::Counted;
+using namespace multishot_test;
 
 // Checks that a receiver that never handed out a sender reports closed (not
 // empty: nobody could ever send), and that sender() still succeeds after.

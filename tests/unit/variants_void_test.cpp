@@ -4,6 +4,7 @@
 // bad_result_access carrying the error.
 
 #include "support/catch.hpp"
+#include "support/names.hpp"
 #include "support/task.hpp"
 
 #include <multishot.hpp>
@@ -15,13 +16,7 @@
 
 namespace {
 
-using multishot::bad_result_access;
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot_test::Task;
-using namespace std::chrono_literals;
+using namespace multishot_test;
 
 const RecvResult<void> sent(std::in_place);
 

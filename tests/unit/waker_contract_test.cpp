@@ -11,6 +11,7 @@
 
 #include "support/catch.hpp"
 #include "support/death_test.hpp"
+#include "support/names.hpp"
 
 #include <multishot.hpp>
 
@@ -26,11 +27,7 @@
 
 namespace {
 
-using multishot::Receiver;
-using multishot::Sender;
-using multishot::Waker;
-using multishot_test::DeathResult;
-using multishot_test::run_in_child;
+using namespace multishot_test;
 
 // The contract, at compile time.
 static_assert(std::is_same_v<Waker::function_type, void (*)(void*) noexcept>,

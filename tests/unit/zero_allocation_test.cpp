@@ -9,6 +9,7 @@
 
 #include "support/catch.hpp"
 #include "support/concurrent.hpp"
+#include "support/names.hpp"
 #include "support/task.hpp"
 #include "support/test_waker.hpp"
 
@@ -119,14 +120,7 @@ void operator delete[](void* memory, std::align_val_t, const std::nothrow_t&) no
 
 namespace {
 
-using multishot::PollResult;
-using multishot::Receiver;
-using multishot::RecvError;
-using multishot::RecvResult;
-using multishot::Sender;
-using multishot_test::CountingWaker;
-using multishot_test::run_concurrently;
-using multishot_test::Task;
+using namespace multishot_test;
 
 constexpr int rounds = 10000;
 
