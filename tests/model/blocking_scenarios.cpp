@@ -173,11 +173,6 @@ struct StaleNotification : rl::test_suite<StaleNotification, 2> {
     }
 };
 
-template <class Test, const SearchPlan& plan>
-bool run() {
-    return explore<Test>(plan);
-}
-
 // Why no full search: a modelled timed wait may time out at every scheduling
 // point, the semaphore's futex (or mutex) is one more lock per wait, and CAS
 // loops may fail spuriously, so even these two-thread scenarios do not end a

@@ -101,11 +101,6 @@ struct CancelThenWaitAgain : rl::test_suite<CancelThenWaitAgain<end>, 2> {
     void after() { receiving.check(end); }
 };
 
-template <class Test, const SearchPlan& plan>
-bool run() {
-    return explore<Test>(plan);
-}
-
 // Why no full search: the stop callback's deregistration and the coroutine's
 // second wait spin (rl::yield) and every CAS loop may fail spuriously, so even
 // with two threads a full search does not end within minutes.

@@ -84,11 +84,6 @@ struct RecycleRacesSenderEnd : rl::test_suite<RecycleRacesSenderEnd<poll_first, 
     }
 };
 
-template <class Test, const SearchPlan& plan>
-bool run() {
-    return explore<Test>(plan);
-}
-
 constexpr SearchPlan small_full = full_search(
     500000, "two threads, at most one poll: the full search takes about a second");
 

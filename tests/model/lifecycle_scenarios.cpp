@@ -175,11 +175,6 @@ struct ClosedAwaitRacesLeave : rl::test_suite<ClosedAwaitRacesLeave<how>, 2> {
     }
 };
 
-template <class Test, const SearchPlan& plan>
-bool run() {
-    return explore<Test>(plan);
-}
-
 // The full search of these takes minutes (abandon_races_drop: 47 million
 // schedules, four minutes), so: every schedule with at most three
 // preemptions, plus random ones.

@@ -219,6 +219,13 @@ bool explore(const SearchPlan& plan) {
     return explore(&rl::simulate<Test>, plan);
 }
 
+// A scenario as `register_scenario` takes it: `Test` explored as `plan`
+// says (`&run<Test, plan>`), one definition for every scenario file.
+template <class Test, const SearchPlan& plan>
+bool run() {
+    return explore<Test>(plan);
+}
+
 // After a scenario explored: true if this process reached every row of
 // `rows` (operation, row), else false after naming the missing ones. For a
 // scenario written to reach particular rows, so that it fails if it no

@@ -50,11 +50,6 @@ struct LeakedBlockIsReported
     }
 };
 
-template <class Test, const SearchPlan& plan>
-bool run() {
-    return explore<Test>(plan);
-}
-
 constexpr SearchPlan until_reported = full_search(
     100000, "a control stops at the first report; the full search finds it at once");
 

@@ -117,11 +117,6 @@ struct PollWhileSenderEnds : rl::test_suite<PollWhileSenderEnds<plan, end>, 2> {
     void after() { polling.settle(end); }
 };
 
-template <class Test, const SearchPlan& plan>
-bool run() {
-    return explore<Test>(plan);
-}
-
 // Full search where it ends within a second or two.
 constexpr SearchPlan full = full_search(
     500000, "two threads, at most two polls against one send: the full search ends in about "

@@ -50,11 +50,6 @@ struct RecycleThenSendAgain : rl::test_suite<RecycleThenSendAgain<first_end>, 3>
     }
 };
 
-template <class Test, const SearchPlan& plan>
-bool run() {
-    return explore<Test>(plan);
-}
-
 constexpr SearchPlan three_threads = bounded_search(
     3, 1000000,
     "three threads: a full search does not end in minutes; bound 3 covers every preemption "

@@ -149,11 +149,6 @@ struct StartRecvAfterWithdrawnReceive
     }
 };
 
-template <class Test, const SearchPlan& plan>
-bool run() {
-    return explore<Test>(plan);
-}
-
 constexpr SearchPlan three_threads = bounded_search(
     2, 100000,
     "three threads: bound 2 lets the sender and the canceller each preempt the receiver "
