@@ -139,7 +139,9 @@
 #endif
 
 // MULTISHOT_ALWAYS_INLINE: "always inline this" where the compiler has the
-// attribute (GCC and clang; only g++ needs it: see Receiver::sender()).
+// attribute (GCC and clang; only g++ needs it: see Receiver::sender(), and
+// Sender::send(), which g++ 12 otherwise calls out of line, in a coroutine
+// too, through the sender's memory).
 #if defined(__GNUC__)
 #define MULTISHOT_ALWAYS_INLINE [[gnu::always_inline]]
 #else
@@ -2271,7 +2273,7 @@ public:
     /// Sends `value` and consumes the sender. Throws usage_error on an empty
     /// sender. If moving `value` into the channel throws, the sender is left
     /// as it was (strong guarantee).
-    void send(detail::SendParameter<T> value)
+    MULTISHOT_ALWAYS_INLINE void send(detail::SendParameter<T> value)
         requires(!std::is_void_v<T>)
     {
         require_valid("multishot::Sender::send: sender is empty (moved-from or already used)");
@@ -2280,7 +2282,7 @@ public:
 
     /// Sends on a void channel and consumes the sender. Throws usage_error on
     /// an empty sender.
-    void send()
+    MULTISHOT_ALWAYS_INLINE void send()
         requires std::is_void_v<T>
     {
         require_valid("multishot::Sender::send: sender is empty (moved-from or already used)");
@@ -2291,7 +2293,7 @@ public:
     /// sender. Throws usage_error on an empty sender. If the construction
     /// throws, the sender is left as it was (strong guarantee).
     template <class... Args>
-    void emplace(Args&&... args) {
+    MULTISHOT_ALWAYS_INLINE void emplace(Args&&... args) {
         require_valid("multishot::Sender::emplace: sender is empty (moved-from or already used)");
         deliver(std::forward<Args>(args)...);
     }
@@ -2456,8 +2458,8 @@ private:
     }
 
     // After publish_value() found the receiver gone: destroys the value left
-    // in the slot and frees the block.
-    static void dispose(detail::Block<T>* block) noexcept {
+    // in the slot and frees the block. Out of line, as notify_cell().
+    MULTISHOT_NOINLINE static void dispose(detail::Block<T>* block) noexcept {
         block->value.destroy();
         detail::release_owner(block);
     }
@@ -2492,10 +2494,17 @@ private:
     // and the wait cell is notified under the pin.
     static void wake(detail::Block<T>* block, const Waker& waker, bool to_cell,
                      std::uint64_t epoch) noexcept {
-        if (!to_cell) {
+        if (to_cell) {
+            notify_cell(block, epoch);
+        } else {
             waker.wake();
-            return;
         }
+    }
+
+    // The wait cell's side of wake(), out of line: the send inlined into its
+    // caller stays small (only blocking and cancellable receives get here).
+    MULTISHOT_NOINLINE static void notify_cell(detail::Block<T>* block,
+                                               std::uint64_t epoch) noexcept {
         struct Unpin {
             detail::Block<T>* block;
             ~Unpin() { detail::unpin(block); }
