@@ -1616,8 +1616,7 @@ public:
     ///     the next receive.
     /// `target`'s context must stay valid until one of them happened. The
     /// next receive starts after that, and after start_recv() returned.
-    /// Costs one RMW more than poll_recv() when pending. Throws usage_error
-    /// on a moved-from receiver.
+    /// Throws usage_error on a moved-from receiver.
     PollResult<T> start_recv(const Waker& target) {
         require_valid("multishot::Receiver::start_recv: receiver is empty (moved-from)");
         assert_no_suspended_recv();
