@@ -139,9 +139,11 @@
 #endif
 
 // MULTISHOT_ALWAYS_INLINE: "always inline this" where the compiler has the
-// attribute (GCC and clang; only g++ needs it: see Receiver::sender(), and
-// Sender::send(), which g++ 12 otherwise calls out of line, in a coroutine
-// too, through the sender's memory).
+// attribute (GCC and clang), on the hot paths that a compiler otherwise
+// calls out of line: g++ 12 Receiver::sender(), Sender::send() (in a
+// coroutine too, through the sender's memory) and Receiver::poll_recv();
+// clang++ the steps of a send (Sender::announce() and publish_value()). Each
+// call costs a prologue, an epilogue and a result passed through memory.
 #if defined(__GNUC__)
 #define MULTISHOT_ALWAYS_INLINE [[gnu::always_inline]]
 #else
@@ -539,8 +541,9 @@ private:
 // Public vocabulary
 // ---------------------------------------------------------------------------
 
-/// Why a receive produced no value.
-enum class RecvError {
+/// Why a receive produced no value. One byte: a RecvResult<T> is a T's
+/// optional and this byte, and a PollResult<T> is no bigger.
+enum class RecvError : unsigned char {
     closed,     ///< The sender was destroyed without sending.
     empty,      ///< Reserved for try_recv(): a sender is alive and has not sent.
     timed_out,  ///< Reserved for timed receives: the deadline passed first.
@@ -612,10 +615,21 @@ public:
 #pragma clang diagnostic pop
 #endif
 
+template <class T>
+class PollResult;
+
 namespace detail {
 // The tag of RecvResult's constructor that takes the value out of a channel.
 struct TakeValue {
     explicit TakeValue() = default;
+};
+
+// The error byte of a pending PollResult: no RecvError, so that a RecvResult
+// holds the whole poll outcome and PollResult<T> is no bigger than it.
+inline constexpr auto pending_code = static_cast<RecvError>(4);
+// The tag of RecvResult's constructor of a pending PollResult.
+struct Pending {
+    explicit Pending() = default;
 };
 }  // namespace detail
 
@@ -694,6 +708,14 @@ public:
     }
 
 private:
+    friend class PollResult<T>;
+    explicit RecvResult(detail::Pending) noexcept : error_(detail::pending_code) {}
+    bool pending() const noexcept { return error_ == detail::pending_code; }
+    void make_pending() noexcept {
+        value_.reset();
+        error_ = detail::pending_code;
+    }
+
     void checked_value() const {
         if (!has_value()) detail::raise<bad_result_access>(error_);
     }
@@ -749,8 +771,95 @@ public:
     }
 
 private:
+    friend class PollResult<void>;
+    explicit RecvResult(detail::Pending) noexcept : error_(detail::pending_code) {}
+    bool pending() const noexcept { return error_ == detail::pending_code; }
+    void make_pending() noexcept {
+        has_value_ = false;
+        error_ = detail::pending_code;
+    }
+
     bool has_value_ = false;
     RecvError error_ = RecvError::closed;
+};
+
+/// The result of a poll: pending, or the RecvResult<T> of the completed
+/// receive. Used as the std::optional<RecvResult<T>> it replaces: built from
+/// std::nullopt (pending) or a RecvResult<T>, it offers has_value(),
+/// `explicit operator bool` (`if (auto r = receiver.poll_recv(w))`), `*`,
+/// `->`, value(), reset(), and comparison with std::nullopt, a RecvResult<T>
+/// and another PollResult<T>; but it is the size of a RecvResult<T>,
+/// "pending" being one more code of the result's error byte.
+template <class T>
+class PollResult {
+public:
+    /// A pending poll.
+    PollResult() noexcept : result_(detail::Pending{}) {}
+    PollResult(std::nullopt_t) noexcept : PollResult() {}  // NOLINT: implicit, as optional's
+
+    /// A completed receive's result.
+    PollResult(RecvResult<T> result)  // NOLINT: implicit, as optional's
+        noexcept(std::is_nothrow_move_constructible_v<RecvResult<T>>)
+        : result_(std::move(result)) {}
+
+    /// A completed receive's result, built in place from `args`.
+    template <class... Args>
+    explicit PollResult(std::in_place_t, Args&&... args) : result_(std::forward<Args>(args)...) {}
+
+    /// True if the receive completed (with a value or an error).
+    bool has_value() const noexcept { return !result_.pending(); }
+    explicit operator bool() const noexcept { return has_value(); }
+
+    /// The completed receive's result (precondition: has_value(), checked in
+    /// debug builds).
+    RecvResult<T>& operator*() & noexcept { return assert_completed(), result_; }
+    const RecvResult<T>& operator*() const& noexcept { return assert_completed(), result_; }
+    RecvResult<T>&& operator*() && noexcept { return assert_completed(), std::move(result_); }
+    RecvResult<T>* operator->() noexcept { return assert_completed(), &result_; }
+    const RecvResult<T>* operator->() const noexcept { return assert_completed(), &result_; }
+
+    /// The completed receive's result; throws std::bad_optional_access (or,
+    /// without exceptions, aborts with its message) while pending.
+    RecvResult<T>& value() & { return checked_completed(), result_; }
+    const RecvResult<T>& value() const& { return checked_completed(), result_; }
+    RecvResult<T>&& value() && { return checked_completed(), std::move(result_); }
+
+    /// Makes the poll pending again (destroying a value it holds).
+    void reset() noexcept { result_.make_pending(); }
+
+    /// The std::optional<RecvResult<T>> that a poll returned before 0.2
+    /// (empty while pending), for code that stores it as one.
+    operator std::optional<RecvResult<T>>() && {  // NOLINT: implicit, for old code
+        if (!has_value()) return std::nullopt;
+        return std::optional<RecvResult<T>>(std::move(result_));
+    }
+    operator std::optional<RecvResult<T>>() const& {  // NOLINT: implicit, for old code
+        if (!has_value()) return std::nullopt;
+        return std::optional<RecvResult<T>>(result_);
+    }
+
+    /// True if the poll is pending.
+    friend bool operator==(const PollResult& polled, std::nullopt_t) noexcept {
+        return !polled.has_value();
+    }
+    /// True if the poll completed with `result`.
+    friend bool operator==(const PollResult& polled, const RecvResult<T>& result) {
+        return polled.has_value() && polled.result_ == result;
+    }
+    /// True if both are pending, or both completed with equal results.
+    friend bool operator==(const PollResult& a, const PollResult& b) {
+        return a.has_value() == b.has_value() && (!a.has_value() || a.result_ == b.result_);
+    }
+
+private:
+    void assert_completed() const noexcept {
+        MULTISHOT_ASSERT(has_value(), "PollResult dereferenced while pending");
+    }
+    void checked_completed() const {
+        if (!has_value()) detail::raise<std::bad_optional_access>();
+    }
+
+    RecvResult<T> result_;
 };
 
 namespace detail {
@@ -840,10 +949,6 @@ class ClosedAwaiter;
 template <class T>
 class CancellableRecvAwaiter;
 #endif
-
-/// The result of a poll: empty while the receive is pending.
-template <class T>
-using PollResult = std::optional<RecvResult<T>>;
 
 namespace detail {
 
@@ -1260,11 +1365,11 @@ template <class T>
 using SendParameter = std::conditional_t<std::is_void_v<T>, NoValue, T>;
 
 // A receive's result built in place from `args`: a RecvResult<T>, or a
-// PollResult<T> (an optional) holding one.
+// PollResult<T> holding one.
 template <class Result>
 inline constexpr bool is_poll_result = false;
 template <class T>
-inline constexpr bool is_poll_result<std::optional<RecvResult<T>>> = true;
+inline constexpr bool is_poll_result<PollResult<T>> = true;
 
 template <class Result, class... Args>
 Result make_result(Args&&... args) {
@@ -1574,7 +1679,7 @@ public:
     /// The poll layer for task runtimes: attempts to complete the receive,
     /// registering `waker` to be called when the sender acts if it cannot.
     ///
-    /// Returns the result, or an empty PollResult while pending. Like every
+    /// Returns the result, or a pending PollResult. Like every
     /// receive, it completes at once with closed when no sender is alive and
     /// no value waits (a new receiver before its first sender()). Poll again
     /// after the waker is called. A later poll may pass a different waker; if
@@ -1585,7 +1690,7 @@ public:
     /// Costs one load when ready, one RMW to register the first waker of a
     /// sender's lifetime, two to replace it. The value is moved once, into
     /// the returned result. Throws usage_error on a moved-from receiver.
-    PollResult<T> poll_recv(const Waker& waker) {
+    MULTISHOT_ALWAYS_INLINE PollResult<T> poll_recv(const Waker& waker) {
         require_valid("multishot::Receiver::poll_recv: receiver is empty (moved-from)");
         assert_no_suspended_recv();
         std::size_t state = load_state();
@@ -1602,7 +1707,7 @@ public:
     /// once, unless it is cancelled first.
     ///
     /// Returns the result if the receive completes at once; `target` is then
-    /// never called. Otherwise returns an empty PollResult, and exactly one of
+    /// never called. Otherwise returns a pending PollResult, and exactly one of
     /// two things follows:
     ///   * the sender sends or is destroyed and calls `target` once, inline on
     ///     its thread (possibly before start_recv() returns); then complete the
@@ -2378,7 +2483,7 @@ private:
     // Constructs the value and announces it, or destroys it if the receiver
     // is gone; the sender is empty afterwards.
     template <class... Args>
-    void deliver(Args&&... args) {
+    MULTISHOT_ALWAYS_INLINE void deliver(Args&&... args) {
         assert_not_awaiting_closed(
             "Sender::send() or emplace() called while a co_await closed() on it is suspended");
         if (detail::Block<T>* unreceived = announce(std::forward<Args>(args)...))
@@ -2389,7 +2494,7 @@ private:
     // afterwards. Null if the receiver is there to get it; else the block,
     // the value still in its slot, for the caller to dispose of or take back.
     template <class... Args>
-    detail::Block<T>* announce(Args&&... args) {
+    MULTISHOT_ALWAYS_INLINE detail::Block<T>* announce(Args&&... args) {
         block_->value.construct(std::forward<Args>(args)...);
         detail::Block<T>* block = std::exchange(block_, nullptr);
         return publish_value(block) ? nullptr : block;
@@ -2408,7 +2513,8 @@ private:
     //
     // One wrapping addition implements the table (announcement_delta): it
     // keeps C while the channel stays open, and once closed C means nothing.
-    [[nodiscard]] static bool publish_value(detail::Block<T>* block) noexcept {
+    [[nodiscard]] MULTISHOT_ALWAYS_INLINE static bool publish_value(
+        detail::Block<T>* block) noexcept {
         const std::size_t state = final_rmw(block, "send", [block](std::size_t index) {
             // Release: publishes the value (and, on a retry, the read of the
             // previous slot) to the receiver's acquire load or RMW.
@@ -2428,8 +2534,9 @@ private:
     // gone, nobody was woken) or open "x 1 1" (the waker taken was woken); on
     // "x 1 0" it retries with the other slot.
     template <class Rmw>
-    static std::size_t final_rmw(detail::Block<T>* block, [[maybe_unused]] const char* operation,
-                                 Rmw rmw) noexcept {
+    MULTISHOT_ALWAYS_INLINE static std::size_t final_rmw(detail::Block<T>* block,
+                                                         [[maybe_unused]] const char* operation,
+                                                         Rmw rmw) noexcept {
         // Read now: once the final RMW is done, sender() may rewrite it.
         const std::uint64_t epoch = block->epoch.load();
         // I is 0 at first, without loading the state: sender() stored I=0
