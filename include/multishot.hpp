@@ -2535,32 +2535,45 @@ private:
     // "x 1 0" it retries with the other slot.
     template <class Rmw>
     MULTISHOT_ALWAYS_INLINE static std::size_t final_rmw(detail::Block<T>* block,
-                                                         [[maybe_unused]] const char* operation,
-                                                         Rmw rmw) noexcept {
-        // Read now: once the final RMW is done, sender() may rewrite it.
-        const std::uint64_t epoch = block->epoch.load();
+                                                         const char* operation, Rmw rmw) noexcept {
         // I is 0 at first, without loading the state: sender() stored I=0
         // and only the sender's own retry changes I (the receiver's RMWs keep
-        // it).
-        std::size_t index = 0;
-        for (;;) {
-            // Take the waker before the RMW: once it is done, the receiver
-            // may recycle the block at once.
-            const Waker waker = block->wakers[index].load();
-            const bool to_cell = pin_if_cell(block, waker);
-            const std::size_t state = rmw(index);
-            MULTISHOT_TRANSITION(operation, detail::row_of(state));
-            if (!detail::is_open(state)) {
-                if (to_cell) detail::unpin(block);  // never the last: nobody set OWNERS_GONE
-                return state;
-            }
-            if (detail::is_empty(state)) {
-                wake(block, waker, to_cell, epoch);
-                return state;
-            }
-            if (to_cell) detail::unpin(block);  // never the last: the receiver is alive
-            index = 1 - index;
+        // it). The first attempt is spelled out with I=0, so that the
+        // compiler folds its slot and its RMW's operand.
+        std::size_t state = 0;
+        if (attempt_final_rmw(block, operation, rmw, 0, state)) return state;
+        for (std::size_t index = 1;; index = 1 - index) {
+            if (attempt_final_rmw(block, operation, rmw, index, state)) return state;
         }
+    }
+
+    // One attempt of final_rmw() with the waker slot `index`: true if its RMW
+    // was the final one (the state it replaced is in `state`), false if the
+    // receiver registered a newer waker meanwhile ("x 1 0").
+    template <class Rmw>
+    MULTISHOT_ALWAYS_INLINE static bool attempt_final_rmw(detail::Block<T>* block,
+                                                          [[maybe_unused]] const char* operation,
+                                                          Rmw& rmw, std::size_t index,
+                                                          std::size_t& state) noexcept {
+        // Take the waker before the RMW: once it is done, the receiver may
+        // recycle the block at once.
+        const Waker waker = block->wakers[index].load();
+        const bool to_cell = pin_if_cell(block, waker);
+        // The wait cell's epoch (a plain waker needs none), read before the
+        // RMW: once the final RMW is done, sender() may rewrite it.
+        const std::uint64_t epoch = to_cell ? block->epoch.load() : 0;
+        state = rmw(index);
+        MULTISHOT_TRANSITION(operation, detail::row_of(state));
+        if (!detail::is_open(state)) {
+            if (to_cell) detail::unpin(block);  // never the last: nobody set OWNERS_GONE
+            return true;
+        }
+        if (detail::is_empty(state)) {
+            wake(block, waker, to_cell, epoch);
+            return true;
+        }
+        if (to_cell) detail::unpin(block);  // never the last: the receiver is alive
+        return false;
     }
 
     // After publish_value() found the receiver gone: destroys the value left
