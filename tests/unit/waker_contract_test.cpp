@@ -21,6 +21,9 @@
 #include <exception>
 #include <optional>
 #include <stdexcept>
+#if MULTISHOT_HAS_STOP_TOKEN
+#include <stop_token>
+#endif
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -150,6 +153,39 @@ TEST_CASE("waker contract: Waker::wake resuming a rethrowing coroutine terminate
     CHECK(death.aborted());
     CHECK(death.stderr_contains(thrown_text));
 }
+
+#if MULTISHOT_HAS_STOP_TOKEN
+// Waits in co_await recv(token) for a value, closure or stop, then throws.
+RethrowingTask receive_with_token_then_throw(Receiver<int>& receiver, std::stop_token token,
+                                             bool& resumed) {
+    (void)co_await receiver.recv(std::move(token));
+    resumed = true;
+    throw std::runtime_error(thrown_text);
+}
+
+// Checks that the thread that requests stop, resuming such a coroutine
+// suspended in co_await recv(stop_token) with its stop callback,
+// terminates too (the Waker contract's third thread).
+TEST_CASE("waker contract: request_stop resuming a rethrowing coroutine terminates",
+          "[waker][death][cancel]") {
+    const DeathResult death = run_in_child([] {
+        Receiver<int> receiver;
+        const std::optional<Sender<int>> sender = receiver.sender();
+        std::stop_source stop;
+        bool resumed = false;
+        receive_with_token_then_throw(receiver, stop.get_token(), resumed);
+        if (resumed) child_setup_failed("the coroutine did not suspend");
+        stop.request_stop();
+        std::fprintf(stderr, "not terminated (coroutine resumed: %s)\n", resumed ? "yes" : "no");
+        std::fflush(stderr);
+        std::_Exit(multishot_test::returned_status);
+    });
+    INFO("child: " << death.describe());
+    CHECK(death.aborted());
+    CHECK(death.stderr_contains(thrown_text));
+    CHECK_FALSE(death.stderr_contains("multishot: "));
+}
+#endif
 
 // Checks that a plain function waker is called once by send() and that a
 // noexcept function converts to Waker::function_type.
