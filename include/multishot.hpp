@@ -619,6 +619,13 @@ template <class T>
 class PollResult;
 
 namespace detail {
+// raise<usage_error>(message), out of line and taking the message by value:
+// raise() takes its arguments by reference, which makes a caller store the
+// message's address on the stack on the hot path of every check.
+[[noreturn]] MULTISHOT_NOINLINE inline void raise_usage_error(const char* message) {
+    raise<usage_error>(message);
+}
+
 // The tag of RecvResult's constructor that takes the value out of a channel.
 struct TakeValue {
     explicit TakeValue() = default;
@@ -1799,7 +1806,7 @@ private:
     }
 
     void require_valid(const char* message) const {
-        if (block_ == nullptr) detail::raise<usage_error>(message);
+        if (block_ == nullptr) detail::raise_usage_error(message);
     }
 
     void assert_no_suspended_recv() const noexcept {
@@ -2408,7 +2415,7 @@ private:
     explicit Sender(detail::Block<T>* block) noexcept : block_(block) {}
 
     void require_valid(const char* message) const {
-        if (block_ == nullptr) detail::raise<usage_error>(message);
+        if (block_ == nullptr) detail::raise_usage_error(message);
     }
 
     // Debug aid, as Receiver::set_awaiting: a co_await closed() is suspended.
