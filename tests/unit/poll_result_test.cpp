@@ -33,6 +33,7 @@ static_assert(sizeof(PollResult<Sender<int>>) == sizeof(RecvResult<Sender<int>>)
 // rather than the 16 of the optional<RecvResult<int>> of 0.1.
 static_assert(sizeof(RecvResult<int>) <= sizeof(std::optional<int>) + alignof(int));
 static_assert(sizeof(PollResult<int>) < sizeof(std::optional<RecvResult<int>>));
+static_assert(sizeof(PollResult<int>) == 12);  // CHANGELOG: 12 bytes instead of 16
 // Trivially copyable when T is, so that a poll returns it in registers.
 static_assert(std::is_trivially_copyable_v<PollResult<int>>);
 static_assert(std::is_trivially_copyable_v<PollResult<void>>);
