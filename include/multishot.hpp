@@ -626,6 +626,18 @@ namespace detail {
     raise<usage_error>(message);
 }
 
+// PollResult::value() on a pending poll: throws std::bad_optional_access, as
+// std::optional's value() does; without exceptions, prints a message naming
+// the mistake and aborts (bad_optional_access's what() does not name it).
+[[noreturn]] MULTISHOT_NOINLINE inline void raise_pending_value() {
+#if MULTISHOT_HAS_EXCEPTIONS
+    throw std::bad_optional_access();
+#else
+    std::fprintf(stderr, "multishot: multishot::PollResult::value: the poll is pending\n");
+    std::abort();
+#endif
+}
+
 // The tag of RecvResult's constructor that takes the value out of a channel.
 struct TakeValue {
     explicit TakeValue() = default;
@@ -825,8 +837,9 @@ public:
     RecvResult<T>* operator->() noexcept { return assert_completed(), &result_; }
     const RecvResult<T>* operator->() const noexcept { return assert_completed(), &result_; }
 
-    /// The completed receive's result; throws std::bad_optional_access (or,
-    /// without exceptions, aborts with its message) while pending.
+    /// The completed receive's result; throws std::bad_optional_access while
+    /// pending (without exceptions: prints "multishot: ...: the poll is
+    /// pending" and aborts).
     RecvResult<T>& value() & { return checked_completed(), result_; }
     const RecvResult<T>& value() const& { return checked_completed(), result_; }
     RecvResult<T>&& value() && { return checked_completed(), std::move(result_); }
@@ -863,7 +876,7 @@ private:
         MULTISHOT_ASSERT(has_value(), "PollResult dereferenced while pending");
     }
     void checked_completed() const {
-        if (!has_value()) detail::raise<std::bad_optional_access>();
+        if (!has_value()) detail::raise_pending_value();
     }
 
     RecvResult<T> result_;

@@ -1,7 +1,8 @@
 // Without exceptions, misuse aborts after printing "multishot: " and the
 // message the exception would have carried (usage_error's or
-// bad_result_access's what()). `multishot_noexcept_misuse <case>` commits
-// one mistake; its ctest passes only if that message is printed and the
+// bad_result_access's what(); PollResult::value() prints its own, since
+// std::bad_optional_access's names no mistake). `multishot_noexcept_misuse
+// <case>` commits one mistake; its ctest passes only if that message is printed and the
 // program aborts (a SIGABRT handler turns the abort into exit 0, since CTest
 // counts a death by signal as a failure even when the output matches; if the
 // misuse returns, "FAIL:" is printed, which fails the test).
@@ -87,6 +88,9 @@ bool run(const char* which) {
     } else if (is("void_value_on_timed_out")) {
         const RecvResult<void> result = RecvError::timed_out;
         result.value();
+    } else if (is("poll_value_pending")) {
+        const PollResult<int> pending;
+        (void)pending.value();
     } else {
         std::printf("unknown case %s\n", which);
         return false;
