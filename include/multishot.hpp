@@ -107,12 +107,12 @@
 #define MULTISHOT_FUTEX_WAIT 0
 #endif
 
-#if MULTISHOT_FUTEX_WAIT && !defined(MULTISHOT_SYNC_LAYER)
+#if MULTISHOT_FUTEX_WAIT && !defined(MULTISHOT_SYNC_LAYER_WAIT)
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#elif !MULTISHOT_FUTEX_WAIT && !defined(MULTISHOT_SYNC_LAYER)
+#elif !MULTISHOT_FUTEX_WAIT && !defined(MULTISHOT_SYNC_LAYER_WAIT)
 #include <condition_variable>
 #include <mutex>
 #endif
@@ -187,13 +187,16 @@ namespace detail {
 }
 
 // Throws E(args...) or, without exceptions, prints "multishot: <what()>" and
-// aborts: a misuse is never silent either way.
+// aborts: a misuse is never silent either way. Out of line, with its
+// arguments (a message, an error code) taken by value, so that a check on a
+// hot path costs its test and a call in the cold branch: taken by reference,
+// they made every caller store them in memory first.
 template <class E, class... Args>
-[[noreturn]] void raise(Args&&... args) {
+[[noreturn]] MULTISHOT_NOINLINE void raise(Args... args) {
 #if MULTISHOT_HAS_EXCEPTIONS
-    throw E(std::forward<Args>(args)...);
+    throw E(args...);
 #else
-    const E error(std::forward<Args>(args)...);
+    const E error(args...);
     std::fprintf(stderr, "multishot: %s\n", error.what());
     std::abort();
 #endif
@@ -210,7 +213,11 @@ template <class E, class... Args>
 // with its own (tests/model/sync_layer.hpp, named by MULTISHOT_SYNC_LAYER and
 // included above), which maps them onto the model checker's instrumented
 // types, so that every access is checked, at the algorithm's call site (the
-// MULTISHOT_SITE_PARAMS that every operation takes last, unused here).
+// MULTISHOT_SITE_PARAMS that every operation takes last, unused here). With
+// MULTISHOT_SYNC_LAYER_WAIT defined too, the layer brings its own wait
+// primitives (Futex, or Mutex and CondVar); without, it replaces only the
+// atomics and the shadows (tests/unit/counting_sync_layer.hpp), and its
+// Atomic<V> must be a std::atomic<V>, which the Futex below takes.
 
 #if !defined(MULTISHOT_SYNC_LAYER)
 
@@ -225,6 +232,9 @@ public:
     void write(const char*, unsigned) noexcept {}
 };
 
+#endif  // MULTISHOT_SYNC_LAYER
+
+#if !defined(MULTISHOT_SYNC_LAYER_WAIT)
 #if MULTISHOT_FUTEX_WAIT
 
 // The kernel side of the futex semaphore (see Semaphore).
@@ -315,8 +325,7 @@ private:
 };
 
 #endif  // MULTISHOT_FUTEX_WAIT
-
-#endif  // MULTISHOT_SYNC_LAYER
+#endif  // MULTISHOT_SYNC_LAYER_WAIT
 
 // A non-atomic cell shared between the two halves (a waker slot). The
 // algorithm guarantees exclusive access; the model build checks it.
@@ -611,6 +620,18 @@ public:
     using std::logic_error::logic_error;
 };
 
+namespace detail {
+// Thrown by PollResult::value() on a pending poll: a std::bad_optional_access,
+// as std::optional's value() throws, whose what() names the mistake (and is
+// the message of the abort without exceptions).
+class PendingPollAccess : public std::bad_optional_access {
+public:
+    const char* what() const noexcept override {
+        return "multishot::PollResult::value: the poll is pending";
+    }
+};
+}  // namespace detail
+
 #if defined(__clang__)
 #pragma clang diagnostic pop
 #endif
@@ -619,25 +640,6 @@ template <class T>
 class PollResult;
 
 namespace detail {
-// raise<usage_error>(message), out of line and taking the message by value:
-// raise() takes its arguments by reference, which makes a caller store the
-// message's address on the stack on the hot path of every check.
-[[noreturn]] MULTISHOT_NOINLINE inline void raise_usage_error(const char* message) {
-    raise<usage_error>(message);
-}
-
-// PollResult::value() on a pending poll: throws std::bad_optional_access, as
-// std::optional's value() does; without exceptions, prints a message naming
-// the mistake and aborts (bad_optional_access's what() does not name it).
-[[noreturn]] MULTISHOT_NOINLINE inline void raise_pending_value() {
-#if MULTISHOT_HAS_EXCEPTIONS
-    throw std::bad_optional_access();
-#else
-    std::fprintf(stderr, "multishot: multishot::PollResult::value: the poll is pending\n");
-    std::abort();
-#endif
-}
-
 // The tag of RecvResult's constructor that takes the value out of a channel.
 struct TakeValue {
     explicit TakeValue() = default;
@@ -876,7 +878,7 @@ private:
         MULTISHOT_ASSERT(has_value(), "PollResult dereferenced while pending");
     }
     void checked_completed() const {
-        if (!has_value()) detail::raise_pending_value();
+        if (!has_value()) detail::raise<detail::PendingPollAccess>();
     }
 
     RecvResult<T> result_;
@@ -1819,7 +1821,7 @@ private:
     }
 
     void require_valid(const char* message) const {
-        if (block_ == nullptr) detail::raise_usage_error(message);
+        if (block_ == nullptr) detail::raise<usage_error>(message);
     }
 
     void assert_no_suspended_recv() const noexcept {
@@ -2428,7 +2430,7 @@ private:
     explicit Sender(detail::Block<T>* block) noexcept : block_(block) {}
 
     void require_valid(const char* message) const {
-        if (block_ == nullptr) detail::raise_usage_error(message);
+        if (block_ == nullptr) detail::raise<usage_error>(message);
     }
 
     // Debug aid, as Receiver::set_awaiting: a co_await closed() is suspended.
@@ -2533,8 +2535,8 @@ private:
     //
     // One wrapping addition implements the table (announcement_delta): it
     // keeps C while the channel stays open, and once closed C means nothing.
-    [[nodiscard]] MULTISHOT_ALWAYS_INLINE static bool publish_value(
-        detail::Block<T>* block) noexcept {
+    [[nodiscard]] MULTISHOT_ALWAYS_INLINE
+    static bool publish_value(detail::Block<T>* block) noexcept {
         const std::size_t state = final_rmw(block, "send", [block](std::size_t index) {
             // Release: publishes the value (and, on a retry, the read of the
             // previous slot) to the receiver's acquire load or RMW.

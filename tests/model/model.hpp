@@ -39,8 +39,9 @@ void record_transition(const char* operation, const char* row) noexcept;
 
 // The model's sync layer: multishot.hpp includes it after its standard
 // headers; it includes relacy.hpp and suspends relacy's macros for the rest
-// of the header, which are restored here.
+// of the header, which are restored here. It has its own wait primitives.
 #define MULTISHOT_SYNC_LAYER "sync_layer.hpp"
+#define MULTISHOT_SYNC_LAYER_WAIT 1
 #include <multishot.hpp>
 #undef MULTISHOT_SITE
 

@@ -15,6 +15,8 @@
 //   Mutex, CondVar        (portable wait) the semaphore's lock and condition
 //   MULTISHOT_SITE_PARAMS the trailing call-site parameters of each operation
 //   MULTISHOT_SITE_ARGS   those parameters passed on
+// (model.hpp also defines MULTISHOT_SYNC_LAYER_WAIT, so that the header
+// leaves out its own Futex, Mutex and CondVar and their system headers)
 // and MULTISHOT_ASSERT, so that a failed check of the header is a failed
 // model run. multishot.hpp #undefs the two site macros at its end; model.hpp
 // undefines MULTISHOT_SITE and restores relacy's macros after the header.

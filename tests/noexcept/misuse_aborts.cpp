@@ -1,8 +1,7 @@
 // Without exceptions, misuse aborts after printing "multishot: " and the
-// message the exception would have carried (usage_error's or
-// bad_result_access's what(); PollResult::value() prints its own, since
-// std::bad_optional_access's names no mistake). `multishot_noexcept_misuse
-// <case>` commits one mistake; its ctest passes only if that message is printed and the
+// message the exception would have carried (the what() of usage_error,
+// bad_result_access, or the bad_optional_access of PollResult::value()).
+// `multishot_noexcept_misuse <case>` commits one mistake; its ctest passes only if that message is printed and the
 // program aborts (a SIGABRT handler turns the abort into exit 0, since CTest
 // counts a death by signal as a failure even when the output matches; if the
 // misuse returns, "FAIL:" is printed, which fails the test).

@@ -1,16 +1,12 @@
 // A sync layer (see the header's "Sync layer") that counts the
 // read-modify-write operations the channel makes on the calling thread, for
-// rmw_count_test.cpp: std::atomic with its RMW members counted, plain
-// storage, and the portable wait's mutex and condition variable (the test
-// defines MULTISHOT_PORTABLE_WAIT). Each compare-exchange attempt counts
-// once, as the processor's locked instruction does.
+// rmw_count_test.cpp: std::atomic with its RMW members counted, and plain
+// storage. It brings no wait primitives (no MULTISHOT_SYNC_LAYER_WAIT): the
+// header's own futex or mutex wait serves. Each compare-exchange attempt
+// counts once, as the processor's locked instruction does.
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <cstdint>
-#include <mutex>
 
 #define MULTISHOT_SITE_PARAMS int = 0
 #define MULTISHOT_SITE_ARGS "", 0
@@ -61,34 +57,6 @@ class AccessShadow {
 public:
     void read(const char*, unsigned) const noexcept {}
     void write(const char*, unsigned) noexcept {}
-};
-
-class Mutex {
-public:
-    void lock(int = 0) { mutex_.lock(); }
-    void unlock(int = 0) { mutex_.unlock(); }
-    std::mutex& native() noexcept { return mutex_; }
-
-private:
-    std::mutex mutex_;
-};
-
-class CondVar {
-public:
-    void wait(Mutex& mutex, int = 0) {
-        std::unique_lock<std::mutex> lock(mutex.native(), std::adopt_lock);
-        condition_.wait(lock);
-        lock.release();
-    }
-    void wait_for(Mutex& mutex, std::chrono::nanoseconds timeout, int = 0) {
-        std::unique_lock<std::mutex> lock(mutex.native(), std::adopt_lock);
-        condition_.wait_for(lock, timeout);
-        lock.release();
-    }
-    void notify_one(int = 0) noexcept { condition_.notify_one(); }
-
-private:
-    std::condition_variable condition_;
 };
 
 }  // namespace multishot::detail

@@ -10,7 +10,6 @@
 // make none; poll_closed costs at most two RMWs (a change of waker), none
 // for a re-poll.
 
-#define MULTISHOT_PORTABLE_WAIT 1
 #define MULTISHOT_SYNC_LAYER "unit/counting_sync_layer.hpp"
 
 #include "support/catch.hpp"
