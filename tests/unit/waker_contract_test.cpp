@@ -71,29 +71,37 @@ RethrowingTask receive_then_throw(Receiver<int>& receiver, bool& resumed) {
     std::_Exit(4);
 }
 
+// In the child, after the action that should have terminated: it did not
+// (the exception propagated out and was caught here, or did not happen).
+[[noreturn]] void child_not_terminated(bool resumed) {
+    std::fprintf(stderr, "not terminated (coroutine resumed: %s)\n", resumed ? "yes" : "no");
+    std::fflush(stderr);
+    std::_Exit(multishot_test::returned_status);
+}
+
+// Checks that the child died of SIGABRT (std::terminate) having printed the
+// exception, and not of a multishot assertion.
+void check_terminated(const DeathResult& death) {
+    INFO("child: " << death.describe());
+    CHECK(death.aborted());
+    CHECK(death.stderr_contains(thrown_text));
+    CHECK_FALSE(death.stderr_contains("multishot: "));
+}
+
 // Runs `complete(sender)` in a child, with a coroutine that rethrows
-// suspended in co_await recv() on the sender's receiver, and checks that
-// the child died of SIGABRT (std::terminate) having printed the exception,
-// and not of a multishot assertion.
+// suspended in co_await recv() on the sender's receiver, and checks that it
+// terminated.
 template <class Complete>
 void check_terminates(Complete complete) {
-    const DeathResult death = run_in_child([&] {
+    check_terminated(run_in_child([&] {
         Receiver<int> receiver;
         std::optional<Sender<int>> sender = receiver.sender();
         bool resumed = false;
         receive_then_throw(receiver, resumed);
         if (resumed) child_setup_failed("the coroutine did not suspend");
         complete(*sender);
-        // Not terminated: the exception propagated out of the sender and
-        // was caught here, or did not happen at all.
-        std::fprintf(stderr, "not terminated (coroutine resumed: %s)\n", resumed ? "yes" : "no");
-        std::fflush(stderr);
-        std::_Exit(multishot_test::returned_status);
-    });
-    INFO("child: " << death.describe());
-    CHECK(death.aborted());
-    CHECK(death.stderr_contains(thrown_text));
-    CHECK_FALSE(death.stderr_contains("multishot: "));
+        child_not_terminated(resumed);
+    }));
 }
 
 // Checks that send() resuming a coroutine that rethrows terminates, rather
@@ -168,7 +176,7 @@ RethrowingTask receive_with_token_then_throw(Receiver<int>& receiver, std::stop_
 // terminates too (the Waker contract's third thread).
 TEST_CASE("waker contract: request_stop resuming a rethrowing coroutine terminates",
           "[waker][death][cancel]") {
-    const DeathResult death = run_in_child([] {
+    check_terminated(run_in_child([] {
         Receiver<int> receiver;
         const std::optional<Sender<int>> sender = receiver.sender();
         std::stop_source stop;
@@ -176,14 +184,8 @@ TEST_CASE("waker contract: request_stop resuming a rethrowing coroutine terminat
         receive_with_token_then_throw(receiver, stop.get_token(), resumed);
         if (resumed) child_setup_failed("the coroutine did not suspend");
         stop.request_stop();
-        std::fprintf(stderr, "not terminated (coroutine resumed: %s)\n", resumed ? "yes" : "no");
-        std::fflush(stderr);
-        std::_Exit(multishot_test::returned_status);
-    });
-    INFO("child: " << death.describe());
-    CHECK(death.aborted());
-    CHECK(death.stderr_contains(thrown_text));
-    CHECK_FALSE(death.stderr_contains("multishot: "));
+        child_not_terminated(resumed);
+    }));
 }
 #endif
 
