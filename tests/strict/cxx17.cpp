@@ -1,4 +1,4 @@
-// Compiled with -std=c++17 by check-cxx17-error.cmake, which expects exactly
+// Compiled with -std=c++17 by check-compile-error.cmake, which expects exactly
 // one error: "multishot needs C++20 with coroutines".
 #include <multishot.hpp>
 
