@@ -885,7 +885,7 @@ private:
 };
 
 namespace detail {
-class WaitCell;
+class ExtensionLink;
 }
 
 /// A type-erased, trivially copyable callback that tells a receiver the
@@ -946,8 +946,9 @@ public:
     friend bool operator==(const Waker&, const Waker&) = default;
 
 private:
-    // The wait cell tells its own waker by the context (see WaitCell).
-    friend class detail::WaitCell;
+    // The block tells its wait cell's waker by the context (see
+    // detail::ExtensionLink::is_cell_waker).
+    friend class detail::ExtensionLink;
 
     static void resume_handle(void* address) noexcept {
         std::coroutine_handle<>::from_address(address).resume();
@@ -1069,19 +1070,18 @@ constexpr const char* row_of(std::size_t state) noexcept {
 //
 // The notification comes after the sender's final RMW on the state, when the
 // receiver may have seen the completion already and be freeing the block.
-// `pins` keeps the block alive meanwhile: a sender pins it before any RMW
-// made with the cell's waker in hand and unpins it when done; a half that
-// would free the block sets OWNERS_GONE instead while pins are held, and the
-// last unpin frees it. The receiver uses the same pins for the sender's
-// closure waker, which it calls after the RMW by which it leaves (see
-// Receiver::release_block).
+// Pins, kept in the block's link word (see ExtensionLink), keep the block
+// alive meanwhile: a sender pins it before any RMW made with the cell's
+// waker in hand and unpins it when done; a half that would free the block
+// sets OWNERS_GONE instead while pins are held, and the last unpin frees it.
+// The receiver uses the same pins for the sender's closure waker, which it
+// calls after the RMW by which it leaves (see Receiver::release_block).
 
 inline constexpr std::uint64_t ARMED = 0b0001;
 inline constexpr std::uint64_t PARKED = 0b0010;
 inline constexpr std::uint64_t CANCELLED = 0b0100;
 inline constexpr std::uint64_t NOTIFIED = 0b1000;
 inline constexpr unsigned EPOCH_SHIFT = 4;
-inline constexpr std::uint64_t OWNERS_GONE = std::uint64_t{1} << 63;
 
 constexpr std::uint64_t epoch_of(std::uint64_t word) noexcept { return word >> EPOCH_SHIFT; }
 
@@ -1094,13 +1094,9 @@ enum class Claim {
 
 class WaitCell {
 public:
-    // The waker that a receive through this cell registers in the channel.
-    Waker waker() noexcept { return Waker(&never_called, this); }
-
-    // True if `waker` is this cell's. Told by the context, the cell's address,
-    // which no other waker has: the function's address is no identity, since
-    // a shared library or a plugin may have its own copy of never_called.
-    bool is_waker(const Waker& waker) const noexcept { return waker.context_ == this; }
+    // (The waker that a receive through this cell registers in the channel is
+    // the block's, see ExtensionLink::cell_waker(): the sender tells it
+    // without loading the extension's address.)
 
     // The target that wakes a thread blocked in a receive.
     Waker semaphore_waker() noexcept { return Waker(&release_semaphore, &semaphore_); }
@@ -1233,52 +1229,186 @@ public:
         if (parked) target_.load().wake();
     }
 
-    // Sender, before an RMW on the state made with the cell's waker in hand;
-    // receiver, before the RMW by which it leaves when it will call the
-    // closure waker after it.
-    void pin() noexcept {
-        // Relaxed: the pin is sequenced before the pinning half's release RMW
-        // on the state, which happens before any release_owner() by the other
-        // half that follows (it reads that RMW with acquire), so
-        // release_owner() sees the pin.
-        pins_.fetch_add(1, std::memory_order::relaxed);
-    }
-
-    // The pinning half, when done: true if the caller must free the block.
-    bool unpin() noexcept {
-        // Release: this party's accesses happen before the free by the last
-        // party. Acquire: if this frees, the other parties' accesses happen
-        // before the free.
-        const bool last = pins_.fetch_sub(1, std::memory_order::acq_rel) == (OWNERS_GONE | 1);
-        MULTISHOT_TRANSITION("cell unpin", last ? "last: free" : "not last");
-        return last;
-    }
-
-    // The half that found the channel closed and would free the block: true
-    // if it may free it now, false if the last unpin will.
-    bool release_owner() noexcept {
-        // Acq_rel: as unpin(), from the owner's side.
-        const bool unpinned =
-            (pins_.fetch_or(OWNERS_GONE, std::memory_order::acq_rel) & ~OWNERS_GONE) == 0;
-        MULTISHOT_TRANSITION("release owner", unpinned ? "free now" : "pinned: defer");
-        return unpinned;
-    }
-
 private:
-    // The sender recognizes the cell's waker and calls notify() with its
-    // epoch instead of calling it.
-    [[noreturn]] static void never_called(void*) noexcept {
-        assertion_failed("internal error: a wait cell's waker was called directly", __FILE__,
-                         __LINE__);
-    }
     static void release_semaphore(void* semaphore) noexcept {
         static_cast<Semaphore*>(semaphore)->release();
     }
 
     Atomic<std::uint64_t> word_{0};
-    Atomic<std::uint64_t> pins_{0};
     SharedCell<Waker> target_;
     Semaphore semaphore_;
+};
+
+// ---------------------------------------------------------------------------
+// Block extension: the parts only some receives and closure wakers use
+// ---------------------------------------------------------------------------
+//
+// The wait cell and the closure waker are 56 bytes that a channel used only
+// with co_await recv(), poll_recv() and try_recv() never touches. They live
+// in an extension allocated through the block's allocator on first use: the
+// first receive through the wait cell (start_recv(), a blocking or timed
+// receive, co_await recv(stop_token)) or the first registration of a closure
+// waker (poll_closed(), co_await closed()). It is freed with the block, so a
+// block allocates it at most once in its lifetime, and the block of a small
+// T is one cache line (64 bytes for int).
+//
+// Either half may need it first, also both at once: each then allocates one
+// and installs it with one CAS on the block's link word, and the loser frees
+// its own and uses the winner's. A half uses the extension only after
+// installing it or after reading (with acquire, through the state) an RMW of
+// the other half that follows its installation: the registration of the
+// cell's waker, or of a closure waker. A half frees the block only after the
+// other half's final RMW, so it frees the extension either half installed.
+struct alignas(16) Extension {
+    explicit Extension(const void* block_operations) noexcept : operations(block_operations) {}
+    Extension(const Extension&) = delete;
+    Extension& operator=(const Extension&) = delete;
+
+    // The sender's closure waker (Sender::poll_closed): written by the sender
+    // while C is clear, read by the receiver leaving while C is set.
+    SharedCell<Waker> closure_waker;
+    WaitCell cell;
+    // The block's BlockOperations<T>, which the link word held before.
+    const void* operations;
+};
+
+// What a block's link word says: its extension (null if none is installed)
+// and its operations table (a BlockOperations<T>).
+struct LinkView {
+    Extension* extension;
+    const void* operations;
+};
+
+// A block's link word: its operations table until an extension is installed,
+// then the extension's address, both 16-byte aligned, with four low bits:
+//
+// word = address | OWNERS_GONE | PINS (2 bits) | EXTENDED
+//   EXTENDED     the address is the extension's (which holds the table)
+//   PINS         how many halves are pinned (at most one each): a sender
+//                notifying the wait cell, a receiver calling the closure
+//                waker; only while EXTENDED, since both pins are taken in
+//                the extension's name
+//   OWNERS_GONE  a half found the channel closed while pins were held: the
+//                last unpin frees the block
+//
+// Not a template, so that a RecvCanceller can reach the wait cell.
+class ExtensionLink {
+public:
+    explicit ExtensionLink(const void* block_operations) noexcept
+        : word_(reinterpret_cast<std::uintptr_t>(block_operations)) {}
+
+    // The waker that a receive through the wait cell registers in the
+    // channel. Its context is this link's address, which no other waker has,
+    // so that a sender tells it from the block alone: the function's address
+    // is no identity, since a shared library or a plugin may have its own
+    // copy of never_called.
+    Waker cell_waker() noexcept { return Waker(&never_called, this); }
+    bool is_cell_waker(const Waker& waker) const noexcept { return waker.context_ == this; }
+
+    // The extension, or null if none is installed yet. Any thread.
+    Extension* extension() const noexcept { return view().extension; }
+
+    // The link word, read once.
+    LinkView view() const noexcept {
+        // Acquire: pairs with the release CAS in install(), so that the
+        // extension's construction is visible to whoever uses it.
+        return view_of(word_.load(std::memory_order::acquire));
+    }
+
+    // Installs `fresh` unless the other half installed one first: the
+    // extension installed, `fresh` or the other half's (then the caller frees
+    // `fresh`, which nobody else saw). Only live halves install, before their
+    // final RMW, so no pin and no OWNERS_GONE can be set yet.
+    //
+    // | word          | to                 | result          |
+    // |---------------|--------------------|-----------------|
+    // | operations    | fresh | EXTENDED   | installed       |
+    // | other | EXT.  | unchanged          | the other's     |
+    Extension* install(Extension* fresh) noexcept {
+        std::uintptr_t word = reinterpret_cast<std::uintptr_t>(fresh->operations);
+        // Success, release: publishes the construction of `fresh` to the
+        // acquire loads of view(); acq_rel, because the failure order may not
+        // be stronger than the success order in C++11 and in the model
+        // checker. Failure, acquire: the other half's construction is
+        // visible. Strong: a spurious failure would leave no extension.
+        if (word_.compare_exchange_strong(word, reinterpret_cast<std::uintptr_t>(fresh) | EXTENDED,
+                                          std::memory_order::acq_rel,
+                                          std::memory_order::acquire)) {
+            MULTISHOT_TRANSITION("install extension", "installed");
+            return fresh;
+        }
+        MULTISHOT_TRANSITION("install extension", "lost: use the other's");
+        return view_of(word).extension;
+    }
+
+    // Sender, before an RMW on the state made with the cell's waker in hand;
+    // receiver, before the RMW by which it leaves when it will call the
+    // closure waker after it. Both know the extension is installed. Returns
+    // it, read by this RMW.
+    Extension& pin() noexcept {
+        // Relaxed. The pin is sequenced before the pinning half's release RMW
+        // on the state, which happens before any release_owner() by the other
+        // half that follows (it reads that RMW with acquire), so
+        // release_owner() sees the pin. The extension's address: the caller
+        // happens after its installation (see Extension), so coherence makes
+        // this RMW read a word that holds it.
+        const std::uintptr_t word = word_.fetch_add(PIN, std::memory_order::relaxed);
+        MULTISHOT_ASSERT((word & EXTENDED) != 0, "internal error: pinned without an extension");
+        return *view_of(word).extension;
+    }
+
+    // The pinning half, when done: true if the caller must free the block,
+    // as `last` (set then) says.
+    bool unpin(LinkView& last) noexcept {
+        // Release: this party's accesses happen before the free by the last
+        // party. Acquire: if this frees, the other parties' accesses happen
+        // before the free.
+        const std::uintptr_t word = word_.fetch_sub(PIN, std::memory_order::acq_rel);
+        const bool is_last = (word & (PINS | OWNERS_GONE)) == (OWNERS_GONE | PIN);
+        MULTISHOT_TRANSITION("unpin", is_last ? "last: free" : "not last");
+        if (is_last) last = view_of(word);
+        return is_last;
+    }
+
+    // The half that found the channel closed and would free the block: true
+    // if it may free it now, as `now` (set then) says; false if the last
+    // unpin will. Without an extension nobody can hold a pin.
+    bool release_owner(LinkView& now) noexcept {
+        // Acq_rel: as unpin(), from the owner's side.
+        const std::uintptr_t word = word_.fetch_or(OWNERS_GONE, std::memory_order::acq_rel);
+        const bool unpinned = (word & PINS) == 0;
+        MULTISHOT_TRANSITION("release owner", unpinned ? "free now" : "pinned: defer");
+        if (unpinned) now = view_of(word);
+        return unpinned;
+    }
+
+    // The alignment of what the link word points to, which frees its low
+    // bits.
+    static constexpr std::size_t alignment = 16;
+
+private:
+    static constexpr std::uintptr_t EXTENDED = 0b0001;
+    static constexpr std::uintptr_t PIN = 0b0010;
+    static constexpr std::uintptr_t PINS = 0b0110;
+    static constexpr std::uintptr_t OWNERS_GONE = 0b1000;
+    static constexpr std::uintptr_t LOW_BITS = 0b1111;
+    static_assert(alignof(Extension) == alignment);
+
+    static LinkView view_of(std::uintptr_t word) noexcept {
+        const std::uintptr_t address = word & ~LOW_BITS;
+        if ((word & EXTENDED) == 0) return {nullptr, reinterpret_cast<const void*>(address)};
+        Extension* extension = reinterpret_cast<Extension*>(address);
+        return {extension, extension->operations};
+    }
+
+    // The sender recognizes the cell's waker and notifies the cell with its
+    // epoch instead of calling it.
+    [[noreturn]] static void never_called(void*) noexcept {
+        assertion_failed("internal error: a wait cell's waker was called directly", __FILE__,
+                         __LINE__);
+    }
+
+    Atomic<std::uintptr_t> word_;
 };
 
 // ---------------------------------------------------------------------------
@@ -1291,26 +1421,53 @@ private:
 template <class T>
 struct Block;
 
-// How a block is freed, and how another one like it is allocated (for
-// Receiver::abandon()): one table per allocator type, so that the block holds
-// one pointer for both.
+// How a block is freed, how another one like it is allocated (for
+// Receiver::abandon()), and how its extension is allocated: one table per
+// allocator type, so that the block holds one pointer for all.
 template <class T>
 struct BlockOperations {
-    // Frees `block` through the allocator that allocated it.
-    void (*deallocate)(Block<T>* block) noexcept;
+    // Frees `block`, and `extension` if not null (the block's), through the
+    // allocator that allocated it.
+    void (*deallocate)(Block<T>* block, Extension* extension) noexcept;
     // A new block allocated through (a copy of) `block`'s allocator; throws
     // what the allocator throws.
     Block<T>* (*allocate_like)(const Block<T>& block);
+    // A new extension for `block`, allocated the same way; throws what the
+    // allocator throws.
+    Extension* (*allocate_extension)(const Block<T>& block);
+    // Frees an extension of `block` that was never installed.
+    void (*deallocate_extension)(const Block<T>& block, Extension* extension) noexcept;
 };
 
 template <class T>
 struct Block {
     explicit Block(const BlockOperations<T>& block_operations) noexcept
-        : operations(block_operations) {}
+        : link(&block_operations) {}
     Block(const Block&) = delete;
     Block& operator=(const Block&) = delete;
 
-    void deallocate() noexcept { operations.deallocate(this); }
+    static const BlockOperations<T>& operations_in(const LinkView& view) noexcept {
+        return *static_cast<const BlockOperations<T>*>(view.operations);
+    }
+    const BlockOperations<T>& operations() const noexcept { return operations_in(link.view()); }
+
+    // Frees the block and its extension, as `view` (the link word, read by
+    // the caller's last RMW on it) says.
+    void deallocate(const LinkView& view) noexcept {
+        operations_in(view).deallocate(this, view.extension);
+    }
+
+    // The extension, installed first if none is: throws what the allocator
+    // throws (and then nothing changed).
+    Extension& extension_for_use() {
+        const LinkView view = link.view();
+        if (view.extension != nullptr) return *view.extension;
+        const BlockOperations<T>& table = operations_in(view);
+        Extension* fresh = table.allocate_extension(*this);
+        Extension* installed = link.install(fresh);
+        if (installed != fresh) table.deallocate_extension(*this, fresh);
+        return *installed;
+    }
 
     // A new block is closed with no value ("0 0 1"): recv completes at once
     // with closed, and sender() succeeds.
@@ -1323,14 +1480,10 @@ struct Block {
     bool receive_suspended = false;
     bool closed_suspended = false;
     std::array<SharedCell<Waker>, 2> wakers;
-    // The sender's closure waker (Sender::poll_closed): written by the sender
-    // while C is clear, read by the receiver leaving while C is set.
-    SharedCell<Waker> closure_waker;
     // How many senders the receiver has created: written by sender() while
-    // no sender is alive, read by the sender it creates.
+    // no sender is alive, read by the sender it creates (for the wait cell).
     SharedCell<std::uint64_t> epoch;
-    WaitCell cell;
-    const BlockOperations<T>& operations;
+    ExtensionLink link;
 };
 
 // A Block that carries the allocator it was allocated with.
@@ -1339,6 +1492,9 @@ struct AllocatedBlock final : Block<T> {
     using BlockAllocator =
         typename std::allocator_traits<Allocator>::template rebind_alloc<AllocatedBlock>;
     using Traits = std::allocator_traits<BlockAllocator>;
+    using ExtensionAllocator =
+        typename std::allocator_traits<Allocator>::template rebind_alloc<Extension>;
+    using ExtensionTraits = std::allocator_traits<ExtensionAllocator>;
 
     explicit AllocatedBlock(const BlockAllocator& block_allocator) noexcept
         : Block<T>(operations_table), allocator(block_allocator) {}
@@ -1356,29 +1512,47 @@ struct AllocatedBlock final : Block<T> {
         return allocate_with(static_cast<const AllocatedBlock&>(base).allocator);
     }
 
-    static void deallocate_block(Block<T>* base) noexcept {
+    static Extension* allocate_extension(const Block<T>& base) {
+        ExtensionAllocator extension_allocator(static_cast<const AllocatedBlock&>(base).allocator);
+        Extension* extension = ExtensionTraits::allocate(extension_allocator, 1);
+        return std::construct_at(extension, &operations_table);
+    }
+
+    static void deallocate_extension(const Block<T>& base, Extension* extension) noexcept {
+        ExtensionAllocator extension_allocator(static_cast<const AllocatedBlock&>(base).allocator);
+        std::destroy_at(extension);
+        ExtensionTraits::deallocate(extension_allocator, extension, 1);
+    }
+
+    static void deallocate_block(Block<T>* base, Extension* extension) noexcept {
         AllocatedBlock* block = static_cast<AllocatedBlock*>(base);
+        if (extension != nullptr) deallocate_extension(*block, extension);
         BlockAllocator block_allocator(block->allocator);
         std::destroy_at(block);
         Traits::deallocate(block_allocator, block, 1);
     }
 
-    static constexpr BlockOperations<T> operations_table{&deallocate_block, &allocate_like};
+    // Aligned so that the link word's low bits are free (see ExtensionLink).
+    alignas(ExtensionLink::alignment) static constexpr BlockOperations<T> operations_table{
+        &deallocate_block, &allocate_like, &allocate_extension, &deallocate_extension};
 
     [[no_unique_address]] BlockAllocator allocator;
 };
 
-// The half that found the channel closed frees the block, unless a sender is
-// still notifying the wait cell: then the last unpin frees it.
+// The half that found the channel closed frees the block, unless a half is
+// still pinned (notifying the wait cell, or calling the closure waker): then
+// the last unpin frees it.
 template <class T>
 void release_owner(Block<T>* block) noexcept {
-    if (block->cell.release_owner()) block->deallocate();
+    LinkView now{};
+    if (block->link.release_owner(now)) block->deallocate(now);
 }
 
-// A sender done with the wait cell frees the block if it is the last party.
+// A pinned half, when done, frees the block if it is the last party.
 template <class T>
 void unpin(Block<T>* block) noexcept {
-    if (block->cell.unpin()) block->deallocate();
+    LinkView last{};
+    if (block->link.unpin(last)) block->deallocate(last);
 }
 
 // The parameter type of Sender<T>::send: T, or a placeholder for void.
@@ -1451,15 +1625,23 @@ public:
     /// called, and the receive stays open. False if the sender got there
     /// first (the target has been or is being called) or nothing is pending
     /// for this canceller's sender. Any thread, while the receiver lives.
-    bool cancel() const noexcept { return cell_->cancel(epoch_) != detail::Claim::lost; }
+    bool cancel() const noexcept {
+        // No extension, no wait cell: nothing was ever armed in this block.
+        detail::Extension* extension = link_->extension();
+        if (extension == nullptr) {
+            MULTISHOT_TRANSITION("canceller", "no extension");
+            return false;
+        }
+        return extension->cell.cancel(epoch_) != detail::Claim::lost;
+    }
 
 private:
     template <class T>
     friend class Receiver;
-    RecvCanceller(detail::WaitCell& cell, std::uint64_t epoch) noexcept
-        : cell_(&cell), epoch_(epoch) {}
+    RecvCanceller(const detail::ExtensionLink& link, std::uint64_t epoch) noexcept
+        : link_(&link), epoch_(epoch) {}
 
-    detail::WaitCell* cell_;
+    const detail::ExtensionLink* link_;
     std::uint64_t epoch_;
 };
 
@@ -1572,7 +1754,7 @@ public:
         require_valid("multishot::Receiver::abandon: receiver is empty (moved-from)");
         assert_not_suspended(
             "Receiver::abandon() called while a co_await recv() on it is suspended");
-        MULTISHOT_ASSERT(!block_->cell.parked(block_->epoch.load()),
+        MULTISHOT_ASSERT(!start_recv_pending(),
                          "Receiver::abandon() called while a start_recv() is pending");
         // | from  | to     | action                                        |
         // |-------|--------|-----------------------------------------------|
@@ -1591,7 +1773,7 @@ public:
             return;
         }
         MULTISHOT_TRANSITION("abandon", "x 1 *");
-        detail::Block<T>* fresh = block_->operations.allocate_like(*block_);
+        detail::Block<T>* fresh = block_->operations().allocate_like(*block_);
         // Take the new block first: a closure waker called by release_block()
         // may run code that uses this receiver.
         release_block(std::exchange(block_, fresh));
@@ -1754,13 +1936,13 @@ public:
         // claims the target before park() below does not call it, so the
         // target (and a try_recv() on the thread it wakes) never runs while
         // this function still touches the block.
-        detail::WaitCell& cell = block_->cell;
+        detail::WaitCell& cell = block_->extension_for_use().cell;
         const std::uint64_t epoch = block_->epoch.load();
         if (!cell.arm(epoch, target, /*parked=*/false))
             return complete<PollResult<T>>(load_state());
 
-        state = register_waker(cell.waker(), state);
-        if (!detail::is_open(state)) return withdraw_target(epoch, state);
+        state = register_waker(block_->link.cell_waker(), state);
+        if (!detail::is_open(state)) return withdraw_target(cell, epoch, state);
         if (cell.park()) return std::nullopt;  // the last touch: the target may run from here on
         // Claimed before it was parked. By a canceller: its cancel() returned
         // true, so the receive stays open and pending, the target is never
@@ -1780,7 +1962,7 @@ public:
     /// older sender's receive, it does nothing and returns false.
     RecvCanceller canceller() const noexcept {
         MULTISHOT_ASSERT(block_ != nullptr, "Receiver::canceller() on a moved-from receiver");
-        return RecvCanceller(block_->cell, block_->epoch.load());
+        return RecvCanceller(block_->link, block_->epoch.load());
     }
 
 private:
@@ -1824,6 +2006,12 @@ private:
         if (block_ == nullptr) detail::raise<usage_error>(message);
     }
 
+    // Debug aid: true if a start_recv() of the current sender is pending.
+    bool start_recv_pending() const noexcept {
+        const detail::Extension* extension = block_->link.extension();
+        return extension != nullptr && extension->cell.parked(block_->epoch.load());
+    }
+
     void assert_no_suspended_recv() const noexcept {
         assert_not_suspended(
             "a receive started while a co_await recv() on the same receiver is suspended: two "
@@ -1860,8 +2048,8 @@ private:
     // Then its cancel() returned true and the receive stays open: pending,
     // with the sender's final state, which the registration's RMW may have
     // changed, put back for the next receive.
-    PollResult<T> withdraw_target(std::uint64_t epoch, std::size_t state) {
-        detail::WaitCell& cell = block_->cell;
+    PollResult<T> withdraw_target(detail::WaitCell& cell, std::uint64_t epoch,
+                                  std::size_t state) {
         if (cell.cancel(epoch) != detail::Claim::lost || !cell.cancelled(epoch)) {
             MULTISHOT_TRANSITION("start_recv", "completed during registration");
             return complete<PollResult<T>>(state);
@@ -1895,11 +2083,11 @@ private:
         std::size_t state = load_state();
         if (!detail::is_open(state)) return complete(state);
 
-        detail::WaitCell& cell = block_->cell;
+        detail::WaitCell& cell = block_->extension_for_use().cell;
         const std::uint64_t epoch = block_->epoch.load();
         if (!cell.arm(epoch, cell.semaphore_waker(), /*parked=*/true)) return complete(load_state());
 
-        state = register_waker(cell.waker(), state);
+        state = register_waker(block_->link.cell_waker(), state);
         if (!detail::is_open(state)) {
             // The sender completed meanwhile. If it claimed the target, its
             // release of the semaphore is on the way: take it, so that no
@@ -2070,13 +2258,14 @@ private:
     // RMW that lets the sender free it if, and only if, the closure waker
     // must be read and called after it.
     static void release_block(detail::Block<T>* block) noexcept {
-        // Relaxed: the value only seeds the CAS below, which corrects it.
-        std::size_t state = block->state.load(std::memory_order::relaxed);
-        bool pinned = false;
+        // Acquire: a C seen here was set by the sender's release fetch_or
+        // after it installed the extension, which must be visible to pin it.
+        // Otherwise the value only seeds the CAS below, which corrects it.
+        std::size_t state = block->state.load(std::memory_order::acquire);
+        detail::Extension* pinned = nullptr;
         for (;;) {
-            if (detail::awaits_closure(state) && !pinned) {
-                block->cell.pin();
-                pinned = true;
+            if (detail::awaits_closure(state) && pinned == nullptr) {
+                pinned = &block->link.pin();
             }
             // Success, acq_rel. Acquire: if the sender is gone, synchronizes
             // with its release RMW so that its value can be destroyed and the
@@ -2085,21 +2274,21 @@ private:
             // sender is alive it frees the block, after the receiver's last
             // writes to shared cells (the wait cell's target may have been
             // written after the last release RMW of a poll). Failure,
-            // relaxed: the loop only retries. Strong: a retry then means the
-            // sender changed the state, which it does a bounded number of
-            // times.
+            // acquire: as the load above, for a C that a retry finds. Strong:
+            // a retry then means the sender changed the state, which it does
+            // a bounded number of times.
             if (block->state.compare_exchange_strong(state, 0, std::memory_order::acq_rel,
-                                                     std::memory_order::relaxed))
+                                                     std::memory_order::acquire))
                 break;
         }
         MULTISHOT_TRANSITION("~Receiver", detail::row_of(state));
         if (detail::awaits_closure(state)) {
             MULTISHOT_TRANSITION("~Receiver closure", "wake the closure waker");
-            block->closure_waker.load().wake();
+            pinned->closure_waker.load().wake();
             detail::unpin(block);  // last if the sender finished meanwhile
             return;
         }
-        if (pinned) {
+        if (pinned != nullptr) {
             // The sender withdrew its waker or finished between the load and
             // the CAS.
             MULTISHOT_TRANSITION("~Receiver closure", "withdrawn before the CAS");
@@ -2188,12 +2377,14 @@ public:
     CancellableRecvAwaiter& operator=(const CancellableRecvAwaiter&) = delete;
 
     /// Ready when the sender already acted (it wins over a stop request), or
-    /// when stop was requested already.
-    bool await_ready() noexcept {
+    /// when stop was requested already. Otherwise installs the block's
+    /// extension if this is its first use: throws what the allocator throws.
+    bool await_ready() {
         receiver_.assert_no_suspended_recv();
         state_ = receiver_.load_state();
         if (!detail::is_open(state_)) return true;
         cancelled_early_ = token_.stop_requested();
+        if (!cancelled_early_) cell_ = &receiver_.block_->extension_for_use().cell;
         return cancelled_early_;
     }
 
@@ -2203,22 +2394,23 @@ public:
     MULTISHOT_NOINLINE bool await_suspend(std::coroutine_handle<> handle) noexcept {
         receiver_.set_awaiting(true);
         detail::Block<T>& block = *receiver_.block_;
+        detail::WaitCell& cell = *cell_;
         epoch_ = block.epoch.load();
-        if (!block.cell.arm(epoch_, Waker(handle), /*parked=*/false)) {
+        if (!cell.arm(epoch_, Waker(handle), /*parked=*/false)) {
             state_ = receiver_.load_state();  // the sender completed
             return false;
         }
         // A stop request from now on claims the target; until park() nobody
         // resumes the coroutine, so this awaiter is still ours to use.
         stop_callback_.emplace(token_, Canceller{this});
-        const std::size_t state = receiver_.register_waker(block.cell.waker(), state_);
+        const std::size_t state = receiver_.register_waker(block.link.cell_waker(), state_);
         if (!detail::is_open(state)) {
             // The sender completed meanwhile: complete the receive. The target
             // stays armed but not parked, so a late claim wakes nobody.
             state_ = state;
             return false;
         }
-        return block.cell.park();  // the last touch: true means suspended
+        return cell.park();  // the last touch: true means suspended
     }
 
     /// The value, RecvError::closed, or RecvError::cancelled.
@@ -2227,7 +2419,7 @@ public:
         stop_callback_.reset();  // waits for a stop callback running elsewhere
         if (cancelled_early_) return RecvError::cancelled;
         if (detail::is_open(state_)) {
-            if (receiver_.block_->cell.cancelled(epoch_)) return RecvError::cancelled;
+            if (cell_->cancelled(epoch_)) return RecvError::cancelled;
             // Claimed by the sender. Relaxed: as in RecvAwaiter::await_resume,
             // the claim came after the sender's final RMW and the coroutine
             // runs after the claim.
@@ -2251,12 +2443,14 @@ private:
     // Claims the coroutine for the stop request; if it was parked, resumes it
     // here, inline. Touches nothing after the resumption.
     void cancel() noexcept {
-        detail::WaitCell& cell = receiver_.block_->cell;
+        detail::WaitCell& cell = *cell_;
         if (cell.cancel(epoch_) == detail::Claim::claimed_parked) cell.target().wake();
     }
 
     Receiver<T>& receiver_;
     std::stop_token token_;
+    // The block's wait cell, once await_ready() found the receive pending.
+    detail::WaitCell* cell_ = nullptr;
     std::size_t state_ = detail::OPEN;
     std::uint64_t epoch_ = 0;
     bool cancelled_early_ = false;
@@ -2341,10 +2535,13 @@ public:
     /// earlier waker while or after it returns, so the waker's context must
     /// stay valid as for poll_recv()'s wakers (see Waker). Costs at most two
     /// RMWs (a change of waker: withdraw, then register), none for a re-poll
-    /// with the registered waker. True for an empty sender. Not while a
-    /// co_await closed() on this sender is suspended (checked in debug
-    /// builds).
-    bool poll_closed(const Waker& waker) noexcept {
+    /// with the registered waker. The first registration in a channel's
+    /// lifetime allocates the block's extension (docs/algorithm.md, "The
+    /// extension") through the receiver's allocator: it throws what the
+    /// allocator throws, and then nothing changed. True for an empty sender.
+    /// Not while a co_await closed() on this sender is suspended (checked in
+    /// debug builds).
+    bool poll_closed(const Waker& waker) {
         if (block_ == nullptr) return true;
         assert_not_awaiting_closed("Sender::poll_closed() called while a co_await closed() on it "
                                    "is suspended");
@@ -2463,9 +2660,12 @@ private:
     // | x 1 * !C     | x 1 * C    | registered: true                        |
     // | x 0 *        | x 0 * C    | registering found the receiver gone     |
     //
-    // Only the sender writes the closure waker's slot, and only while C is
-    // clear; the receiver reads it only if its leaving CAS found C set.
-    bool register_closure_waker(const Waker& waker) noexcept {
+    // Only the sender writes the closure waker's slot (in the block's
+    // extension), and only while C is clear; the receiver reads it only if
+    // its leaving CAS found C set. Throws only if it installs the extension
+    // (what the allocator throws), which ClosedAwaiter::await_ready() did
+    // already.
+    bool register_closure_waker(const Waker& waker) {
         detail::Block<T>& block = *block_;
         // Relaxed: a "receiver gone" result reads nothing on the strength of
         // it, and a C seen here is the sender's own.
@@ -2474,8 +2674,9 @@ private:
             MULTISHOT_TRANSITION("poll_closed", "receiver gone");
             return false;
         }
+        detail::Extension& extension = block.extension_for_use();
         if ((state & detail::CLOSE_WAITER) != 0) {
-            if (block.closure_waker.load() == waker) {
+            if (extension.closure_waker.load() == waker) {
                 MULTISHOT_TRANSITION("poll_closed", "same waker");
                 return true;
             }
@@ -2492,10 +2693,11 @@ private:
             }
             MULTISHOT_TRANSITION("poll_closed withdraw", "withdrawn");
         }
-        block.closure_waker.store(waker);
-        // Release: publishes the waker written above to the receiver's
-        // acquire CAS in Receiver::release_block(). No acquire: a "receiver
-        // gone" result reads nothing.
+        extension.closure_waker.store(waker);
+        // Release: publishes the waker written above, and the extension
+        // installed before, to the receiver's acquire load or CAS in
+        // Receiver::release_block(). No acquire: a "receiver gone" result
+        // reads nothing.
         state = block.state.fetch_or(detail::CLOSE_WAITER, std::memory_order::release);
         MULTISHOT_TRANSITION("poll_closed register",
                              detail::is_open(state) ? "registered" : "receiver gone");
@@ -2580,21 +2782,23 @@ private:
         // Take the waker before the RMW: once it is done, the receiver may
         // recycle the block at once.
         const Waker waker = block->wakers[index].load();
-        const bool to_cell = pin_if_cell(block, waker);
+        detail::Extension* const cell_owner = pin_if_cell(block, waker);
         // The wait cell's epoch (a plain waker needs none), read before the
         // RMW: once the final RMW is done, sender() may rewrite it.
-        const std::uint64_t epoch = to_cell ? block->epoch.load() : 0;
+        const std::uint64_t epoch = cell_owner != nullptr ? block->epoch.load() : 0;
         state = rmw(index);
         MULTISHOT_TRANSITION(operation, detail::row_of(state));
         if (!detail::is_open(state)) {
-            if (to_cell) detail::unpin(block);  // never the last: nobody set OWNERS_GONE
+            // Never the last unpin: nobody set OWNERS_GONE.
+            if (cell_owner != nullptr) detail::unpin(block);
             return true;
         }
         if (detail::is_empty(state)) {
-            wake(block, waker, to_cell, epoch);
+            wake(block, waker, cell_owner, epoch);
             return true;
         }
-        if (to_cell) detail::unpin(block);  // never the last: the receiver is alive
+        // Never the last unpin: the receiver is alive.
+        if (cell_owner != nullptr) detail::unpin(block);
         return false;
     }
 
@@ -2622,21 +2826,23 @@ private:
         }
     }
 
-    // True, after pinning the block, if `waker` is the wait cell's: the sender
-    // will touch the cell after its final RMW.
-    static bool pin_if_cell(detail::Block<T>* block, const Waker& waker) noexcept {
-        if (!block->cell.is_waker(waker)) return false;
-        block->cell.pin();
-        return true;
+    // If `waker` is the wait cell's, the extension holding the cell, after
+    // pinning it: the sender will touch the cell after its final RMW. Else
+    // null. The receiver installed the extension before it registered the
+    // cell's waker, which the sender read after an acquire RMW or load.
+    static detail::Extension* pin_if_cell(detail::Block<T>* block, const Waker& waker) noexcept {
+        if (!block->link.is_cell_waker(waker)) return nullptr;
+        return &block->link.pin();
     }
 
     // After the final RMW: wakes the receiver. The block may be recycled or
     // freed by now unless pinned: a plain waker is used from its local copy,
-    // and the wait cell is notified under the pin.
-    static void wake(detail::Block<T>* block, const Waker& waker, bool to_cell,
+    // and the wait cell (in `cell_owner`, if not null) is notified under the
+    // pin.
+    static void wake(detail::Block<T>* block, const Waker& waker, detail::Extension* cell_owner,
                      std::uint64_t epoch) noexcept {
-        if (to_cell) {
-            notify_cell(block, epoch);
+        if (cell_owner != nullptr) {
+            notify_cell(block, *cell_owner, epoch);
         } else {
             waker.wake();
         }
@@ -2645,12 +2851,13 @@ private:
     // The wait cell's side of wake(), out of line: the send inlined into its
     // caller stays small (only blocking and cancellable receives get here).
     MULTISHOT_NOINLINE static void notify_cell(detail::Block<T>* block,
+                                               detail::Extension& cell_owner,
                                                std::uint64_t epoch) noexcept {
         struct Unpin {
             detail::Block<T>* block;
             ~Unpin() { detail::unpin(block); }
         } unpin_on_exit{block};
-        block->cell.notify(epoch);
+        cell_owner.cell.notify(epoch);
     }
 
     // Sender destroyed without sending.
@@ -2697,11 +2904,14 @@ public:
     ClosedAwaiter& operator=(const ClosedAwaiter&) = delete;
 
     /// Ready (one load, no RMW) when the receiver is gone or the sender is
-    /// empty.
-    bool await_ready() noexcept {
+    /// empty. Otherwise installs the block's extension if this is its first
+    /// use: throws what the allocator throws.
+    bool await_ready() {
         sender_.assert_not_awaiting_closed(
             "co_await closed() while another co_await closed() on the same sender is suspended");
-        return sender_.is_closed();
+        if (sender_.is_closed()) return true;
+        sender_.block_->extension_for_use();
+        return false;
     }
 
     /// Registers the coroutine as the closure waker; suspends unless the

@@ -11,7 +11,7 @@
 //   * sender() succeeds after the receive completed;
 //   * the coroutine destroys the receiver right after the receive, possibly
 //     inline in the sender's notification of the cell, while the sender still
-//     holds its pin (release owner "pinned: defer", cell unpin "last: free");
+//     holds its pin (release owner "pinned: defer", unpin "last: free");
 //     Relacy's checked allocator reports a use after free or a leak.
 #include <optional>
 #include <utility>

@@ -7,7 +7,8 @@
 // std::stop_token and std::stop_callback use native atomics and futex waits,
 // which Relacy neither sees nor can schedule (a wait would hang the fibers).
 // The mirror replaces them with StopModel and otherwise calls the very
-// functions the awaiter calls: WaitCell::arm, Receiver::register_waker,
+// functions the awaiter calls: Block::extension_for_use, WaitCell::arm,
+// Receiver::register_waker,
 // WaitCell::park, WaitCell::cancel, WaitCell::cancelled, Receiver::complete.
 // Keep it in step with the header: any change of order there is a change here.
 #ifndef MULTISHOT_MODEL_CELL_HARNESS_HPP
@@ -204,24 +205,26 @@ public:
         state_ = ModelAccess::load_state(receiver_);
         if (!multishot::detail::is_open(state_)) return true;
         cancelled_early_ = stop_.stop_requested();
+        if (!cancelled_early_) cell_ = &ModelAccess::block(receiver_).extension_for_use().cell;
         return cancelled_early_;
     }
 
     bool await_suspend(std::coroutine_handle<> handle) {
         multishot::detail::Block<Value>& block = ModelAccess::block(receiver_);
+        multishot::detail::WaitCell& cell = *cell_;
         epoch_ = block.epoch.load();
-        if (!block.cell.arm(epoch_, target_.waker(), /*parked=*/false)) {
+        if (!cell.arm(epoch_, target_.waker(), /*parked=*/false)) {
             state_ = ModelAccess::load_state(receiver_);
             return false;
         }
         stop_callback_.emplace(stop_, this);
-        const std::size_t state = ModelAccess::register_waker(receiver_, block.cell.waker(), state_);
+        const std::size_t state = ModelAccess::register_waker(receiver_, block.link.cell_waker(), state_);
         if (!multishot::detail::is_open(state)) {
             state_ = state;
             return false;
         }
         target_.parking(handle);
-        if (block.cell.park()) return true;
+        if (cell.park()) return true;
         target_.carried_on();
         return false;
     }
@@ -231,7 +234,7 @@ public:
         if (cancelled_early_) return multishot::RecvError::cancelled;
         if (multishot::detail::is_open(state_)) {
             multishot::detail::Block<Value>& block = ModelAccess::block(receiver_);
-            if (block.cell.cancelled(epoch_)) return multishot::RecvError::cancelled;
+            if (cell_->cancelled(epoch_)) return multishot::RecvError::cancelled;
             state_ = block.state.load(std::memory_order::relaxed);
         }
         return ModelAccess::complete(receiver_, state_);
@@ -261,7 +264,7 @@ private:
     // CancellableRecvAwaiter::cancel(), the stop callback.
     static void cancel(void* self) noexcept {
         ModelCancellableRecv& awaiter = *static_cast<ModelCancellableRecv*>(self);
-        multishot::detail::WaitCell& cell = ModelAccess::block(awaiter.receiver_).cell;
+        multishot::detail::WaitCell& cell = *awaiter.cell_;
         if (cell.cancel(awaiter.epoch_) == multishot::detail::Claim::claimed_parked)
             cell.target().wake();
     }
@@ -269,6 +272,7 @@ private:
     multishot::Receiver<Value>& receiver_;
     StopModel& stop_;
     CoroutineTarget& target_;
+    multishot::detail::WaitCell* cell_ = nullptr;
     std::size_t state_ = multishot::detail::OPEN;
     std::uint64_t epoch_ = 0;
     bool cancelled_early_ = false;

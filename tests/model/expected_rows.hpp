@@ -75,9 +75,14 @@ inline constexpr TransitionRow channel_rows[] = {
     {"cell notify", "stale"},    {"cell notify", "none armed"},
     {"cell notify", "claimed"},  {"cell notify", "claimed parked"},
 
-    {"cell unpin", "not last"},  {"cell unpin", "last: free"},
+    {"unpin", "not last"},       {"unpin", "last: free"},
 
     {"release owner", "free now"}, {"release owner", "pinned: defer"},
+
+    // The block's extension (wait cell and closure waker), installed by the
+    // half that needs it first; a canceller of a block without one.
+    {"install extension", "installed"}, {"install extension", "lost: use the other's"},
+    {"canceller", "no extension"},
 
     // Receiver::start_recv, when the sender completed during the
     // registration, or when the target was claimed before it was parked.

@@ -7,8 +7,9 @@
 // first waker of a sender's lifetime, two to replace it" (and none to
 // re-poll with the registered one); algorithm.md, "Sending costs one RMW
 // when no waker changed, typically two otherwise"; sender() and try_recv()
-// make none; poll_closed costs at most two RMWs (a change of waker), none
-// for a re-poll.
+// make none; poll_closed costs at most two RMWs (a change of waker, or the
+// first registration of the channel's lifetime, which installs the block's
+// extension), none for a re-poll.
 
 #define MULTISHOT_SYNC_LAYER "unit/counting_sync_layer.hpp"
 
@@ -85,19 +86,41 @@ TEST_CASE("rmw counts: the first waker 1, a re-poll 0, another waker 2", "[rmw]"
     }
 }
 
-// Checks poll_closed: the first registration one RMW, a re-poll none, a
-// change of waker two (withdraw, then register).
+// Checks poll_closed: the first registration of a sender's lifetime one RMW
+// (two in the channel's lifetime: the first installs the block's extension),
+// a re-poll none, a change of waker two (withdraw, then register).
 TEST_CASE("rmw counts: poll_closed first waker 1, re-poll 0, another waker 2", "[rmw]") {
     Receiver<int> receiver;
-    Sender<int> sender = *receiver.sender();
     int first_context = 0;
     int second_context = 0;
     const Waker first(&ignore, &first_context);
     const Waker second(&ignore, &second_context);
-    CHECK(rmws_of([&] { CHECK_FALSE(sender.poll_closed(first)); }) == 1);
-    CHECK(rmws_of([&] { CHECK_FALSE(sender.poll_closed(first)); }) == 0);
-    CHECK(rmws_of([&] { CHECK_FALSE(sender.poll_closed(second)); }) == 2);
-    CHECK(rmws_of([&] { CHECK_FALSE(sender.poll_closed(second)); }) == 0);
+    for (int round = 0; round < 2; ++round) {
+        INFO("sender " << round);
+        Sender<int> sender = *receiver.sender();
+        CHECK(rmws_of([&] { CHECK_FALSE(sender.poll_closed(first)); }) == (round == 0 ? 2 : 1));
+        CHECK(rmws_of([&] { CHECK_FALSE(sender.poll_closed(first)); }) == 0);
+        CHECK(rmws_of([&] { CHECK_FALSE(sender.poll_closed(second)); }) == 2);
+        CHECK(rmws_of([&] { CHECK_FALSE(sender.poll_closed(second)); }) == 0);
+    }
+}
+
+// Checks that the extension is installed once: the first start_recv() of
+// the channel's lifetime makes one RMW more than the next one.
+TEST_CASE("rmw counts: the extension is installed by the first use only", "[rmw]") {
+    Receiver<int> receiver;
+    int context = 0;
+    const Waker target(&ignore, &context);
+    long started[2] = {0, 0};
+    for (long& rmws : started) {
+        std::optional<Sender<int>> sender = receiver.sender();
+        rmws = rmws_of([&] { CHECK_FALSE(receiver.start_recv(target).has_value()); });
+        CHECK(receiver.canceller().cancel());
+        sender.reset();  // closes: the next sender() succeeds, on the same block
+        CHECK(receiver.try_recv() == multishot::RecvError::closed);
+    }
+    CHECK(started[0] == 4);  // install, arm, register, park
+    CHECK(started[1] == 3);
 }
 
 }  // namespace

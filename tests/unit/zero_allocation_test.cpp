@@ -1,8 +1,9 @@
 // Recycling never allocates: once a Receiver exists, any number of
 // sender()/send/receive cycles make zero heap allocations, with the poll
 // layer and with co_await, on one thread and with the sender on another.
-// Also: the shared block is the channel's only allocation, freed exactly
-// once whichever half goes last.
+// Also: the shared block is the channel's only allocation (with its
+// extension, allocated once by its first use), freed exactly once whichever
+// half goes last.
 //
 // This executable replaces the global operator new and delete with counting
 // versions (malloc/free based), so it is kept apart from the other tests.
@@ -16,6 +17,7 @@
 #include <multishot.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdlib>
 #include <new>
@@ -324,6 +326,45 @@ TEST_CASE("allocation: the block is freed exactly once by the last half", "[allo
     CHECK(freed_before_the_last == 0);
     CHECK(freed == 1);
     CHECK(allocated_in_all == 1);
+}
+
+void ignore_wake(void*) noexcept {}
+
+// Checks the extension's promise: the first receive through the wait cell or
+// the first closure waker of a block's lifetime allocates its extension, the
+// only other allocation; later cycles allocate nothing, and it is freed with
+// the block (two deallocations), whichever half goes last.
+TEST_CASE("allocation: the extension is allocated once, by its first use", "[allocation]") {
+    const bool receiver_last = GENERATE(false, true);
+    const AllocationWindow window;
+    std::optional<Receiver<int>> receiver(std::in_place);
+    int context = 0;
+    const multishot::Waker waker(&ignore_wake, &context);
+    long after_first_round = 0;
+    for (int round = 0; round < 100; ++round) {
+        std::optional<Sender<int>> sender = receiver->sender();
+        REQUIRE(sender.has_value());
+        CHECK_FALSE(sender->poll_closed(waker));
+        CHECK(receiver->recv_for(std::chrono::microseconds(1)) == RecvError::timed_out);
+        CHECK_FALSE(receiver->start_recv(waker).has_value());
+        CHECK(receiver->canceller().cancel());
+        sender->send(round);
+        CHECK(receiver->try_recv().value() == round);
+        if (round == 0) after_first_round = window.allocations_since();
+    }
+    const long allocated = window.allocations_since();
+    std::optional<Sender<int>> sender = receiver->sender();
+    CHECK_FALSE(sender->poll_closed(waker));
+    if (receiver_last) {
+        sender.reset();
+        receiver.reset();
+    } else {
+        receiver.reset();
+        sender.reset();
+    }
+    CHECK(after_first_round == 2);  // the block and its extension
+    CHECK(allocated == 2);
+    CHECK(window.deallocations_since() == 2);
 }
 
 // Checks that halves destroyed concurrently free the block exactly once:
