@@ -1250,7 +1250,7 @@ private:
 // receive, co_await recv(stop_token)) or the first registration of a closure
 // waker (poll_closed(), co_await closed()). It is freed with the block, so a
 // block allocates it at most once in its lifetime, and the block of a small
-// T is one cache line (64 bytes for int).
+// T is the size of a cache line (64 bytes for int).
 //
 // Either half may need it first, also both at once: each then allocates one
 // and installs it with one CAS on the block's link word, and the loser frees
@@ -2259,8 +2259,13 @@ private:
     // must be read and called after it.
     static void release_block(detail::Block<T>* block) noexcept {
         // Acquire: a C seen here was set by the sender's release fetch_or
-        // after it installed the extension, which must be visible to pin it.
-        // Otherwise the value only seeds the CAS below, which corrects it.
+        // after it installed the extension, so the installation happens
+        // before the pin below, whose RMW on the link word then finds it.
+        // Relaxed would let the pin come first in the link word's
+        // modification order (message passing without synchronization); the
+        // model checker cannot show that, since its RMWs read the latest
+        // store executed (tests/model/MUTATIONS.md). Otherwise the value only
+        // seeds the CAS below, which corrects it.
         std::size_t state = block->state.load(std::memory_order::acquire);
         detail::Extension* pinned = nullptr;
         for (;;) {

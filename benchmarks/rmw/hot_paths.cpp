@@ -55,8 +55,9 @@ extern "C" {
     return !sender.try_send(value).has_value();
 }
 
-// Sender::poll_closed, all paths: a first registration costs one RMW, a
-// change of waker two, and a re-poll with the registered waker none.
+// Sender::poll_closed, all paths: a first registration costs one RMW (two
+// in a block's lifetime: the first installs the extension), a change of
+// waker two, and a re-poll with the registered waker none.
 [[gnu::noinline]] bool rmw_poll_closed(multishot::Sender<int>& sender,
                                        const multishot::Waker& waker) noexcept {
     return sender.poll_closed(waker);

@@ -179,7 +179,7 @@ struct StaleNotification : rl::test_suite<StaleNotification, 2> {
 // full search within 5 minutes. (CPU times below: g++, RelWithDebInfo.)
 constexpr SearchPlan bound3 = bounded_search(
     3, 200000,
-    "a full search runs for more than 5 minutes; bound 3 (4 to 30 s) preempts the sender "
+    "a full search runs for more than 5 minutes; bound 3 (12 to 75 s) preempts the sender "
     "anywhere in each of the receiver's waits and the other way round");
 
 constexpr SearchPlan bound4 = bounded_search(
@@ -190,12 +190,12 @@ constexpr SearchPlan bound4 = bounded_search(
 // timed waits, each through the semaphore, make bound 4 take a minute.
 constexpr SearchPlan bound3_more_random = bounded_search(
     3, 600000,
-    "bound 4 takes a minute since the wait is the real semaphore: bound 3 (6 s) and three "
+    "bound 4 takes a minute since the wait is the real semaphore: bound 3 (25 s) and three "
     "times the random iterations");
 
 constexpr SearchPlan stale = bounded_search(
     2, 400000,
-    "bound 3 takes a minute: bound 2 (7 s) delays the first notification past the second "
+    "bound 3 takes a minute: bound 2 (10 s) delays the first notification past the second "
     "arm, and more random iterations than elsewhere reach the rest");
 
 [[maybe_unused]] const bool registered[] = {

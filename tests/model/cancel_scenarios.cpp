@@ -106,13 +106,14 @@ struct CancelThenWaitAgain : rl::test_suite<CancelThenWaitAgain<end>, 2> {
 // with two threads a full search does not end within minutes.
 constexpr SearchPlan three_threads = bounded_search(
     2, 200000,
-    "three threads: bound 2 (40 s) lets the stop request and the sender each preempt the "
-    "coroutine once anywhere; the random iterations reach deeper interleavings and stale reads");
+    "three threads: bound 2 (1.5 to 4 minutes) lets the stop request and the sender each "
+    "preempt the coroutine once anywhere; the random iterations reach deeper interleavings and "
+    "stale reads");
 
 constexpr SearchPlan two_threads = bounded_search(
     3, 200000,
     "two threads, but spinning waits make a full search run for more than 5 minutes; bound 3 "
-    "(10 to 30 s) interleaves the stop request and the sender's end with every step of both "
+    "(35 to 100 s) interleaves the stop request and the sender's end with every step of both "
     "waits");
 
 [[maybe_unused]] const bool registered[] = {

@@ -218,7 +218,8 @@ public:
             return false;
         }
         stop_callback_.emplace(stop_, this);
-        const std::size_t state = ModelAccess::register_waker(receiver_, block.link.cell_waker(), state_);
+        const std::size_t state =
+            ModelAccess::register_waker(receiver_, block.link.cell_waker(), state_);
         if (!multishot::detail::is_open(state)) {
             state_ = state;
             return false;
