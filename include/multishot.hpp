@@ -1808,7 +1808,10 @@ public:
     /// unless the value (or closure) is already there: a completed sender
     /// wins over a stop request. After cancelled the sender may still send;
     /// receive again to get the value. Throws usage_error on a moved-from
-    /// receiver.
+    /// receiver. The first such wait of a block's lifetime that does not
+    /// complete at once allocates the block's extension (see the guide,
+    /// "void channels and allocators"): the co_await then throws what the
+    /// allocator throws, before suspending.
     ///
     /// The preconditions of recv() hold while it is suspended. To give up on
     /// the coroutine, request stop first and destroy its frame only after it
@@ -1835,7 +1838,10 @@ public:
 
     /// Blocks the calling thread, without spinning, until the sender sends
     /// (the value) or is destroyed (RecvError::closed). Throws usage_error on
-    /// a moved-from receiver.
+    /// a moved-from receiver. The first wait of a block's lifetime through
+    /// the wait cell (this, recv_for, recv_until, start_recv, a cancellable
+    /// co_await) allocates the block's extension, once: it throws what the
+    /// allocator throws, and then nothing changed.
     RecvResult<T> recv_blocking() {
         require_valid("multishot::Receiver::recv_blocking: receiver is empty (moved-from)");
         return receive_blocking(untimed_wait);
@@ -1925,7 +1931,9 @@ public:
     ///     the next receive.
     /// `target`'s context must stay valid until one of them happened. The
     /// next receive starts after that, and after start_recv() returned.
-    /// Throws usage_error on a moved-from receiver.
+    /// Throws usage_error on a moved-from receiver, and what the allocator
+    /// throws if this is the block's first wait through the wait cell (see
+    /// recv_blocking()).
     PollResult<T> start_recv(const Waker& target) {
         require_valid("multishot::Receiver::start_recv: receiver is empty (moved-from)");
         assert_no_suspended_recv();

@@ -190,6 +190,74 @@ TEST_CASE("abandon: a failed allocation throws and changes nothing", "[lifecycle
     CHECK(Census::live() == live_before);
 }
 
+// Checks the extension's first use when the allocator fails: each operation
+// that would install it throws bad_alloc and changes nothing (the channel
+// works on, no waker registered, no target armed), and the next attempt,
+// with the allocator willing, installs it.
+TEST_CASE("a failed allocation of the extension throws and changes nothing", "[lifecycle]") {
+    enum class FirstUse { poll_closed, recv_for, start_recv, closed_await, cancellable_await };
+    const FirstUse first_use =
+        GENERATE(FirstUse::poll_closed, FirstUse::recv_for, FirstUse::start_recv,
+                 FirstUse::closed_await, FirstUse::cancellable_await);
+    const long live_before = Census::live();
+    AllocationTally tally;
+    {
+        Receiver<Counted> receiver = tallied_receiver(tally);
+        Sender<Counted> sender = *receiver.sender();
+        CountingWaker waker;
+        const auto use = [&] {
+            switch (first_use) {
+                case FirstUse::poll_closed: return sender.poll_closed(waker.waker());
+                case FirstUse::recv_for: return receiver.recv_for(1ms).has_value();
+                case FirstUse::start_recv: return receiver.start_recv(waker.waker()).has_value();
+                case FirstUse::closed_await: {
+                    auto await_closed = [](Sender<Counted>& s) -> Task<bool> {
+                        co_await s.closed();
+                        co_return true;
+                    };
+                    Task<bool> task = await_closed(sender);
+                    return task.done() && task.result();
+                }
+                case FirstUse::cancellable_await: {
+#if MULTISHOT_HAS_STOP_TOKEN
+                    auto receive = [](Receiver<Counted>& r) -> Task<bool> {
+                        std::stop_source never;
+                        co_return (co_await r.recv(never.get_token())).has_value();
+                    };
+                    Task<bool> task = receive(receiver);
+                    return task.done() && task.result();
+#endif
+                }
+            }
+            return false;
+        };
+        if (first_use == FirstUse::cancellable_await && !MULTISHOT_HAS_STOP_TOKEN) {
+            SUCCEED("no std::stop_token in this standard library: no cancellable co_await");
+            return;
+        }
+        tally.fail_next = true;
+        REQUIRE_THROWS_AS(use(), std::bad_alloc);
+        CHECK(tally.allocations == 1);
+        CHECK_FALSE(sender.is_closed());
+        CHECK(receiver.try_recv() == RecvError::empty);
+
+        // Once more, the allocator willing (not for the awaits: their
+        // coroutine would suspend, registered, and outlive this test's frame).
+        if (first_use != FirstUse::closed_await && first_use != FirstUse::cancellable_await) {
+            CHECK_FALSE(use());
+            CHECK(tally.allocations == 2);  // installed this time
+        }
+        if (first_use == FirstUse::start_recv) CHECK(receiver.canceller().cancel());
+        sender.send(Counted(5));
+        const RecvResult<Counted> result = receiver.try_recv();
+        REQUIRE(result.has_value());
+        CHECK(result->value() == 5);
+        CHECK(waker.take_count() == 0);
+    }
+    CHECK(tally.deallocations == tally.allocations);
+    CHECK(Census::live() == live_before);
+}
+
 TEST_CASE("abandon on a moved-from receiver throws usage_error", "[lifecycle]") {
     Receiver<int> receiver;
     Receiver<int> taken = std::move(receiver);
