@@ -69,6 +69,14 @@ private:
     std::coroutine_handle<promise_type> handle_;
 };
 
+// Keeps a received value alive the way the Rust peers' consume() does
+// (benchmarks/peers/src/main.rs): an empty asm statement that takes the value
+// by value, in a register, and may read or write any memory. Unlike
+// benchmark::DoNotOptimize on a reference into the receive's result, it
+// does not make the compiler write the whole result object (padding
+// included) to memory, which is work the Rust side does not do.
+inline void consume(int value) noexcept { asm volatile("" : : "r"(value) : "memory"); }
+
 // Number of calls to the global operator new made on the calling thread
 // (alloc_counter.cpp replaces it).
 std::size_t allocations_on_this_thread() noexcept;
