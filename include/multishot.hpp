@@ -2373,7 +2373,9 @@ private:
     explicit RecvAwaiter(Receiver<T>& receiver) noexcept : receiver_(receiver) {}
 
     Receiver<T>& receiver_;
-    std::size_t state_ = detail::OPEN;
+    // Written by await_ready() before anything reads it; no initializer, as
+    // g++ keeps the awaiter in the coroutine frame and would store it twice.
+    std::size_t state_;
 };
 
 #if MULTISHOT_HAS_STOP_TOKEN
