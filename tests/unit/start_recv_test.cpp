@@ -147,6 +147,32 @@ TEST_CASE("start_recv: cancel then wait again and an old canceller is inert", "[
     CHECK(receiver.try_recv() == RecvResult<int>(std::in_place, 2));
 }
 
+// Checks the canceller's naming of its sender when the receives in between
+// never wait. One taken for a sender whose receive never waited (before the
+// block had any wait cell) stays inert through later senders that nobody
+// named, and cannot cancel the receive of the sender that finally waits; one
+// taken before start_recv, with no sender() in between, cancels it.
+TEST_CASE("start_recv: a canceller names its sender across receives that never wait",
+          "[start_recv]") {
+    CountingWaker target;
+    Receiver<int> receiver;
+    receiver.sender()->send(0);
+    const RecvCanceller stale = receiver.canceller();
+    CHECK(receiver.try_recv() == RecvResult<int>(std::in_place, 0));
+    for (int round = 1; round < 4; ++round) {
+        receiver.sender()->send(round);
+        CHECK(receiver.try_recv() == RecvResult<int>(std::in_place, round));
+    }
+    Sender<int> waited_for = *receiver.sender();
+    const RecvCanceller early = receiver.canceller();
+    CHECK_FALSE(receiver.start_recv(target.waker()).has_value());
+    CHECK_FALSE(stale.cancel());
+    CHECK(early.cancel());
+    waited_for.send(4);
+    CHECK(target.take_count() == 0);
+    CHECK(receiver.try_recv() == RecvResult<int>(std::in_place, 4));
+}
+
 // Checks that start_recv on a moved-from receiver throws usage_error.
 TEST_CASE("start_recv: moved-from receiver throws", "[start_recv]") {
     Receiver<int> receiver;
