@@ -138,6 +138,15 @@
 #define MULTISHOT_NO_UNIQUE_ADDRESS [[no_unique_address]]
 #endif
 
+// MULTISHOT_EMPTY_BASES: on MSVC, which otherwise gives only the first of
+// several empty base classes no storage, the attribute that extends that to
+// all of them (GCC and clang always do): RecvResult<T>'s special-member gates.
+#if defined(_MSC_VER) && !defined(__clang__)
+#define MULTISHOT_EMPTY_BASES __declspec(empty_bases)
+#else
+#define MULTISHOT_EMPTY_BASES
+#endif
+
 // MULTISHOT_ALWAYS_INLINE: "always inline this" where the compiler has the
 // attribute (GCC and clang), on the hot paths that a compiler otherwise
 // calls out of line: g++ 12 Receiver::sender(), Sender::send() (in a
@@ -550,8 +559,8 @@ private:
 // Public vocabulary
 // ---------------------------------------------------------------------------
 
-/// Why a receive produced no value. One byte: a RecvResult<T> is a T's
-/// optional and this byte, and a PollResult<T> is no bigger.
+/// Why a receive produced no value. One byte: a RecvResult<T> is a T and one
+/// byte, and a PollResult<T> is no bigger.
 enum class RecvError : unsigned char {
     closed,     ///< The sender was destroyed without sending.
     empty,      ///< Reserved for try_recv(): a sender is alive and has not sent.
@@ -645,20 +654,164 @@ struct TakeValue {
     explicit TakeValue() = default;
 };
 
-// The error byte of a pending PollResult: no RecvError, so that a RecvResult
-// holds the whole poll outcome and PollResult<T> is no bigger than it.
+// A result's code byte: one of the four RecvErrors, or one of two codes that
+// no RecvError has, so that one byte tells all six outcomes apart.
+// pending_code: a pending PollResult (so that a RecvResult holds the whole
+// poll outcome, and PollResult<T> is no bigger than it).
 inline constexpr auto pending_code = static_cast<RecvError>(4);
+// value_code: the result holds its value.
+inline constexpr auto value_code = static_cast<RecvError>(5);
 // The tag of RecvResult's constructor of a pending PollResult.
 struct Pending {
     explicit Pending() = default;
 };
+
+// An empty placeholder: the alternative of ResultStorage's union while it
+// holds no T (making it active stores nothing), and the parameter of a void
+// channel's send (SendParameter).
+struct NoValue {};
+
+// RecvResult<T>'s storage: a union whose T is alive exactly while `code` is
+// value_code, and the code, which otherwise is the RecvError (or
+// pending_code). A receive writes its result with one store besides the
+// value's. This version, for a trivially copyable T, keeps the implicit
+// special members, trivial like T's: a RecvResult<int> is trivially copyable
+// and travels in a register.
+template <class T, bool = std::is_trivially_copyable_v<T>>
+struct ResultStorage {
+    explicit ResultStorage(RecvError error) noexcept : none(), code(error) {}
+    template <class... Args>
+    explicit ResultStorage(std::in_place_t, Args&&... args)
+        : value(std::forward<Args>(args)...), code(value_code) {}
+
+    bool has_value() const noexcept { return code == value_code; }
+    // Ends the value's lifetime, if any (trivially), and holds `error`.
+    void hold_error(RecvError error) noexcept { code = error; }
+
+    union {
+        NoValue none;
+        T value;
+    };
+    RecvError code;
+};
+
+// The storage of any other T: special members that construct, assign and
+// destroy the T when there is one. They exist whatever T supports; the
+// gates below delete those that T lacks.
+template <class T>
+struct ResultStorage<T, false> {
+    explicit ResultStorage(RecvError error) noexcept : none(), code(error) {}
+    template <class... Args>
+    explicit ResultStorage(std::in_place_t, Args&&... args)
+        : value(std::forward<Args>(args)...), code(value_code) {}
+
+    ResultStorage(const ResultStorage& other) : none(), code(other.code) {
+        if (other.has_value()) std::construct_at(std::addressof(value), other.value);
+    }
+    ResultStorage(ResultStorage&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
+        : none(), code(other.code) {
+        if (other.has_value()) std::construct_at(std::addressof(value), std::move(other.value));
+    }
+    ResultStorage& operator=(const ResultStorage& other) {
+        assign(other);
+        return *this;
+    }
+    ResultStorage& operator=(ResultStorage&& other) noexcept(
+        std::is_nothrow_move_constructible_v<T> && std::is_nothrow_move_assignable_v<T>) {
+        assign(std::move(other));
+        return *this;
+    }
+    ~ResultStorage() {
+        if (has_value()) value.~T();
+    }
+
+    bool has_value() const noexcept { return code == value_code; }
+    // Destroys the value, if any, and holds `error`.
+    void hold_error(RecvError error) noexcept {
+        if (has_value()) value.~T();
+        code = error;
+    }
+
+    union {
+        NoValue none;
+        T value;
+    };
+    RecvError code;
+
+private:
+    // Assigns the T onto ours, or constructs it where we hold none; if that
+    // throws, this storage still holds what it held (an assigned-from T as
+    // T's assignment leaves it).
+    template <class Other>
+    void assign(Other&& other) {
+        if (!other.has_value()) return hold_error(other.code);
+        if (has_value()) {
+            value = std::forward<Other>(other).value;
+        } else {
+            std::construct_at(std::addressof(value), std::forward<Other>(other).value);
+            code = value_code;
+        }
+    }
+};
+
+// Empty bases of RecvResult<T> that delete its copy and move operations that
+// T lacks, as std::optional<T> has them: ResultStorage<T, false> declares
+// all four whatever T supports.
+template <bool enabled>
+struct CopyConstructGate {};
+template <>
+struct CopyConstructGate<false> {
+    CopyConstructGate() = default;
+    CopyConstructGate(const CopyConstructGate&) = delete;
+    CopyConstructGate(CopyConstructGate&&) = default;
+    CopyConstructGate& operator=(const CopyConstructGate&) = default;
+    CopyConstructGate& operator=(CopyConstructGate&&) = default;
+};
+template <bool enabled>
+struct MoveConstructGate {};
+template <>
+struct MoveConstructGate<false> {
+    MoveConstructGate() = default;
+    MoveConstructGate(const MoveConstructGate&) = default;
+    MoveConstructGate(MoveConstructGate&&) = delete;
+    MoveConstructGate& operator=(const MoveConstructGate&) = default;
+    MoveConstructGate& operator=(MoveConstructGate&&) = default;
+};
+template <bool enabled>
+struct CopyAssignGate {};
+template <>
+struct CopyAssignGate<false> {
+    CopyAssignGate() = default;
+    CopyAssignGate(const CopyAssignGate&) = default;
+    CopyAssignGate(CopyAssignGate&&) = default;
+    CopyAssignGate& operator=(const CopyAssignGate&) = delete;
+    CopyAssignGate& operator=(CopyAssignGate&&) = default;
+};
+template <bool enabled>
+struct MoveAssignGate {};
+template <>
+struct MoveAssignGate<false> {
+    MoveAssignGate() = default;
+    MoveAssignGate(const MoveAssignGate&) = default;
+    MoveAssignGate(MoveAssignGate&&) = default;
+    MoveAssignGate& operator=(const MoveAssignGate&) = default;
+    MoveAssignGate& operator=(MoveAssignGate&&) = delete;
+};
+template <class T>
+struct MULTISHOT_EMPTY_BASES ResultGates
+    : CopyConstructGate<std::is_copy_constructible_v<T>>,
+      MoveConstructGate<std::is_move_constructible_v<T>>,
+      CopyAssignGate<std::is_copy_constructible_v<T> && std::is_copy_assignable_v<T>>,
+      MoveAssignGate<std::is_move_constructible_v<T> && std::is_move_assignable_v<T>> {};
 }  // namespace detail
 
 /// The outcome of a receive: a `T`, or the `RecvError` that explains its
 /// absence. Shaped like std::expected<T, RecvError>, and the same type in every
-/// translation unit whatever the -std level.
+/// translation unit whatever the -std level. A T and one byte: the byte says
+/// value or which error. Copyable, movable and assignable as T is, trivially
+/// copyable when T is.
 template <class T>
-class RecvResult {
+class MULTISHOT_EMPTY_BASES RecvResult : detail::ResultGates<T> {
     static_assert(std::is_object_v<T> && !std::is_array_v<T> && std::is_destructible_v<T>,
                   "multishot::RecvResult<T>: T must be a complete, destructible object type");
 
@@ -667,89 +820,87 @@ public:
     using error_type = RecvError;
 
     /// A result holding `error`.
-    RecvResult(RecvError error) noexcept : error_(error) {}  // NOLINT: implicit by design
+    RecvResult(RecvError error) noexcept : storage_(error) {}  // NOLINT: implicit by design
 
     /// A result holding a T constructed from `args`.
     template <class... Args>
     explicit RecvResult(std::in_place_t, Args&&... args)
-        : value_(std::in_place, std::forward<Args>(args)...) {}
+        : storage_(std::in_place, std::forward<Args>(args)...) {}
 
     /// Not for users: the receive's one move of the value out of the channel.
     /// `source.value()` is moved from once; `source.taken()` runs only if that
     /// move did not throw.
     template <class Source>
-    RecvResult(detail::TakeValue, Source& source) : value_(std::in_place, source.value()) {
+    RecvResult(detail::TakeValue, Source& source) : storage_(std::in_place, source.value()) {
         source.taken();
     }
 
     /// True if the result holds a value.
-    bool has_value() const noexcept { return value_.has_value(); }
+    bool has_value() const noexcept { return storage_.has_value(); }
     explicit operator bool() const noexcept { return has_value(); }
 
     /// The value; throws bad_result_access if the result holds an error.
-    T& value() & { return checked_value(), *value_; }
-    const T& value() const& { return checked_value(), *value_; }
-    T&& value() && { return checked_value(), std::move(*value_); }
-    const T&& value() const&& { return checked_value(), std::move(*value_); }
+    T& value() & { return checked_value(), storage_.value; }
+    const T& value() const& { return checked_value(), storage_.value; }
+    T&& value() && { return checked_value(), std::move(storage_.value); }
+    const T&& value() const&& { return checked_value(), std::move(storage_.value); }
 
     /// The value, unchecked in release builds (precondition: has_value()).
-    T& operator*() & noexcept { return assert_value(), *value_; }
-    const T& operator*() const& noexcept { return assert_value(), *value_; }
-    T&& operator*() && noexcept { return assert_value(), std::move(*value_); }
-    T* operator->() noexcept { return assert_value(), std::addressof(*value_); }
-    const T* operator->() const noexcept { return assert_value(), std::addressof(*value_); }
+    T& operator*() & noexcept { return assert_value(), storage_.value; }
+    const T& operator*() const& noexcept { return assert_value(), storage_.value; }
+    T&& operator*() && noexcept { return assert_value(), std::move(storage_.value); }
+    T* operator->() noexcept { return assert_value(), std::addressof(storage_.value); }
+    const T* operator->() const noexcept {
+        return assert_value(), std::addressof(storage_.value);
+    }
 
     /// The error (precondition: !has_value(), checked in debug builds).
     RecvError error() const noexcept {
         MULTISHOT_ASSERT(!has_value(), "RecvResult::error() called on a result holding a value");
-        return error_;
+        return storage_.code;
     }
 
     /// The value if there is one, else `fallback` converted to T.
     template <class U>
     T value_or(U&& fallback) const& {
-        return has_value() ? *value_ : static_cast<T>(std::forward<U>(fallback));
+        return has_value() ? storage_.value : static_cast<T>(std::forward<U>(fallback));
     }
     template <class U>
     T value_or(U&& fallback) && {
-        return has_value() ? std::move(*value_) : static_cast<T>(std::forward<U>(fallback));
+        return has_value() ? std::move(storage_.value) : static_cast<T>(std::forward<U>(fallback));
     }
 
     /// True if the result holds `error`.
     friend bool operator==(const RecvResult& result, RecvError error) noexcept {
-        return !result.has_value() && result.error_ == error;
+        return result.storage_.code == error;
     }
 
     /// Equal if both hold equal values or both hold the same error.
     friend bool operator==(const RecvResult& a, const RecvResult& b)
         requires std::equality_comparable<T>
     {
-        if (a.has_value() != b.has_value()) return false;
-        return a.has_value() ? *a.value_ == *b.value_ : a.error_ == b.error_;
+        if (a.storage_.code != b.storage_.code) return false;
+        return !a.has_value() || a.storage_.value == b.storage_.value;
     }
 
 private:
     friend class PollResult<T>;
-    explicit RecvResult(detail::Pending) noexcept : error_(detail::pending_code) {}
-    bool pending() const noexcept { return error_ == detail::pending_code; }
-    void make_pending() noexcept {
-        value_.reset();
-        error_ = detail::pending_code;
-    }
+    explicit RecvResult(detail::Pending) noexcept : storage_(detail::pending_code) {}
+    bool pending() const noexcept { return storage_.code == detail::pending_code; }
+    void make_pending() noexcept { storage_.hold_error(detail::pending_code); }
 
     void checked_value() const {
-        if (!has_value()) detail::raise<bad_result_access>(error_);
+        if (!has_value()) detail::raise<bad_result_access>(storage_.code);
     }
     void assert_value() const noexcept {
         MULTISHOT_ASSERT(has_value(), "RecvResult dereferenced while holding an error");
     }
 
-    std::optional<T> value_;
-    RecvError error_ = RecvError::closed;
+    detail::ResultStorage<T> storage_;
 };
 
 /// The outcome of a receive on a void channel: "sent", or the RecvError that
-/// explains why not.
+/// explains why not. One byte.
 template <>
 class RecvResult<void> {
 public:
@@ -757,51 +908,47 @@ public:
     using error_type = RecvError;
 
     /// A result holding `error`.
-    RecvResult(RecvError error) noexcept : error_(error) {}  // NOLINT: implicit by design
+    RecvResult(RecvError error) noexcept : code_(error) {}  // NOLINT: implicit by design
 
     /// A result holding "sent".
-    explicit RecvResult(std::in_place_t) noexcept : has_value_(true) {}
+    explicit RecvResult(std::in_place_t) noexcept : code_(detail::value_code) {}
 
     /// Not for users: the receive of a void channel's "sent".
     template <class Source>
-    RecvResult(detail::TakeValue, Source& source) noexcept : has_value_(true) {
+    RecvResult(detail::TakeValue, Source& source) noexcept : code_(detail::value_code) {
         source.taken();
     }
 
     /// True if the sender sent.
-    bool has_value() const noexcept { return has_value_; }
+    bool has_value() const noexcept { return code_ == detail::value_code; }
     explicit operator bool() const noexcept { return has_value(); }
 
     /// Nothing if the sender sent; throws bad_result_access otherwise.
     void value() const {
-        if (!has_value_) detail::raise<bad_result_access>(error_);
+        if (!has_value()) detail::raise<bad_result_access>(code_);
     }
 
     /// The error (precondition: !has_value(), checked in debug builds).
     RecvError error() const noexcept {
-        MULTISHOT_ASSERT(!has_value_, "RecvResult::error() called on a result holding a value");
-        return error_;
+        MULTISHOT_ASSERT(!has_value(), "RecvResult::error() called on a result holding a value");
+        return code_;
     }
 
     /// True if the result holds `error`.
     friend bool operator==(const RecvResult& result, RecvError error) noexcept {
-        return !result.has_value_ && result.error_ == error;
+        return result.code_ == error;
     }
     friend bool operator==(const RecvResult& a, const RecvResult& b) noexcept {
-        return a.has_value_ == b.has_value_ && (a.has_value_ || a.error_ == b.error_);
+        return a.code_ == b.code_;
     }
 
 private:
     friend class PollResult<void>;
-    explicit RecvResult(detail::Pending) noexcept : error_(detail::pending_code) {}
-    bool pending() const noexcept { return error_ == detail::pending_code; }
-    void make_pending() noexcept {
-        has_value_ = false;
-        error_ = detail::pending_code;
-    }
+    explicit RecvResult(detail::Pending) noexcept : code_(detail::pending_code) {}
+    bool pending() const noexcept { return code_ == detail::pending_code; }
+    void make_pending() noexcept { code_ = detail::pending_code; }
 
-    bool has_value_ = false;
-    RecvError error_ = RecvError::closed;
+    RecvError code_;
 };
 
 /// The result of a poll: pending, or the RecvResult<T> of the completed
@@ -810,7 +957,7 @@ private:
 /// `explicit operator bool` (`if (auto r = receiver.poll_recv(w))`), `*`,
 /// `->`, value(), reset(), and comparison with std::nullopt, a RecvResult<T>
 /// and another PollResult<T>; but it is the size of a RecvResult<T>,
-/// "pending" being one more code of the result's error byte.
+/// "pending" being one more code of the result's code byte.
 template <class T>
 class PollResult {
 public:
@@ -1556,7 +1703,6 @@ void unpin(Block<T>* block) noexcept {
 }
 
 // The parameter type of Sender<T>::send: T, or a placeholder for void.
-struct NoValue {};
 template <class T>
 using SendParameter = std::conditional_t<std::is_void_v<T>, NoValue, T>;
 

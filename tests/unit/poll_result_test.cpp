@@ -1,6 +1,6 @@
 // PollResult<T>: the poll layer's result type. It replaced
 // std::optional<RecvResult<T>> in 0.2 and keeps that type's interface, at the
-// size of a RecvResult<T> ("pending" is one more code of the error byte).
+// size of a RecvResult<T> ("pending" is one more value of its code byte).
 // These tests hold the header's promises: the sizes, the optional-shaped
 // members, the comparisons, reset(), the conversion back to the optional,
 // and the debug assertions on dereferencing.
@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -29,17 +30,61 @@ static_assert(sizeof(PollResult<int>) == sizeof(RecvResult<int>));
 static_assert(sizeof(PollResult<void>) == sizeof(RecvResult<void>));
 static_assert(sizeof(PollResult<std::string>) == sizeof(RecvResult<std::string>));
 static_assert(sizeof(PollResult<Sender<int>>) == sizeof(RecvResult<Sender<int>>));
-// A RecvResult<T> is T's optional and the error byte: for int, 12 bytes
-// rather than the 16 of the optional<RecvResult<int>> of 0.1.
-static_assert(sizeof(RecvResult<int>) <= sizeof(std::optional<int>) + alignof(int));
+// A RecvResult<T> is a T and one code byte (value, or which error): for int,
+// 8 bytes (the size of an optional<int>) rather than the 16 of the
+// optional<RecvResult<int>> of 0.1; for void, the byte alone.
+static_assert(sizeof(RecvResult<int>) == sizeof(std::optional<int>));
 static_assert(sizeof(PollResult<int>) < sizeof(std::optional<RecvResult<int>>));
-static_assert(sizeof(PollResult<int>) == 12);  // CHANGELOG: 12 bytes instead of 16
+static_assert(sizeof(PollResult<int>) == 8);  // CHANGELOG: 8 bytes instead of 16
+static_assert(sizeof(RecvResult<void>) == 1);  // CHANGELOG: 1 instead of 2
 // Trivially copyable when T is, so that a poll returns it in registers.
 static_assert(std::is_trivially_copyable_v<PollResult<int>>);
 static_assert(std::is_trivially_copyable_v<PollResult<void>>);
+static_assert(std::is_trivially_copyable_v<RecvResult<int>>);
+static_assert(!std::is_trivially_copyable_v<RecvResult<std::string>>);
 // Move-only T: a move-only result; throwing T: the moves say so.
 static_assert(!std::is_copy_constructible_v<PollResult<std::unique_ptr<int>>>);
+static_assert(!std::is_copy_assignable_v<RecvResult<std::unique_ptr<int>>>);
 static_assert(std::is_nothrow_move_constructible_v<PollResult<std::unique_ptr<int>>>);
+static_assert(std::is_nothrow_move_assignable_v<RecvResult<std::unique_ptr<int>>>);
+static_assert(!std::is_nothrow_move_constructible_v<RecvResult<std::string>> ==
+              !std::is_nothrow_move_constructible_v<std::string>);
+// Copy-constructible but not assignable T (a const member): so is the result.
+struct ConstMember {
+    const int value;
+};
+static_assert(std::is_copy_constructible_v<RecvResult<ConstMember>>);
+static_assert(!std::is_copy_assignable_v<RecvResult<ConstMember>>);
+static_assert(!std::is_move_assignable_v<RecvResult<ConstMember>>);
+// Neither copyable nor movable T: neither is the result.
+struct Pinned {
+    explicit Pinned(int v) : value(v) {}
+    Pinned(const Pinned&) = delete;
+    Pinned& operator=(const Pinned&) = delete;
+    ~Pinned() {}  // not trivially copyable: the storage that declares all four
+    int value;
+};
+static_assert(!std::is_copy_constructible_v<RecvResult<Pinned>>);
+static_assert(!std::is_move_constructible_v<RecvResult<Pinned>>);
+static_assert(!std::is_copy_assignable_v<RecvResult<Pinned>>);
+static_assert(!std::is_move_assignable_v<RecvResult<Pinned>>);
+
+// A value whose copies (construction and assignment) throw while `fail` is set.
+struct FragileCopy {
+    explicit FragileCopy(int v) : value(v) {}
+    FragileCopy(const FragileCopy& other) : value(other.value) { check(); }
+    FragileCopy& operator=(const FragileCopy& other) {
+        check();
+        value = other.value;
+        return *this;
+    }
+    ~FragileCopy() {}
+    static void check() {
+        if (fail) throw std::runtime_error("copy failed");
+    }
+    static inline bool fail = false;
+    int value;
+};
 
 // A PollResult<Counted> that completed with a value.
 PollResult<Counted> completed_with(int value) {
@@ -151,6 +196,52 @@ TEST_CASE("poll result: copies and assignments keep values and states", "[poll_r
         CHECK(Census::live() == live_before + 3);  // a, c, and b's moved-from value
     }
     CHECK(Census::live() == live_before);
+}
+
+// Checks RecvResult's copies, moves and assignments between values and
+// errors: each value is destroyed exactly once, and value or error follows.
+TEST_CASE("recv result: copies and assignments keep values and errors", "[poll_result]") {
+    const long live_before = Census::live();
+    {
+        RecvResult<Counted> a(std::in_place, 1);
+        RecvResult<Counted> b = RecvError::timed_out;
+        b = a;  // error <- value: copy construction
+        REQUIRE(b.has_value());
+        CHECK(b->value() == 1);
+        a = RecvError::cancelled;  // value <- error: the value destroyed
+        CHECK(a == RecvError::cancelled);
+        CHECK(Census::live() == live_before + 1);
+        RecvResult<Counted> c(std::in_place, 2);
+        c = b;  // value <- value: assignment
+        CHECK(c->value() == 1);
+        c = std::move(a);  // value <- error, moved
+        CHECK(c == RecvError::cancelled);
+        RecvResult<Counted> d(std::move(b));
+        CHECK(d->value() == 1);
+        const RecvResult<Counted> e(d);
+        CHECK(e == d);
+        CHECK(e != c);
+        CHECK(Census::live() == live_before + 3);  // b's moved-from value, d, e
+    }
+    CHECK(Census::live() == live_before);
+}
+
+// Checks that an assignment whose copy throws leaves the result holding what
+// it held: its error, or its value as T's assignment left it.
+TEST_CASE("recv result: an assignment that throws keeps the result intact", "[poll_result]") {
+    const RecvResult<FragileCopy> source(std::in_place, 7);
+    RecvResult<FragileCopy> holding_error = RecvError::closed;
+    RecvResult<FragileCopy> holding_value(std::in_place, 3);
+    FragileCopy::fail = true;
+    CHECK_THROWS_AS(holding_error = source, std::runtime_error);
+    CHECK_THROWS_AS(holding_value = source, std::runtime_error);
+    CHECK_THROWS_AS(RecvResult<FragileCopy>(source), std::runtime_error);
+    FragileCopy::fail = false;
+    CHECK(holding_error == RecvError::closed);
+    REQUIRE(holding_value.has_value());
+    CHECK(holding_value->value == 3);
+    holding_error = source;
+    CHECK(holding_error->value == 7);
 }
 
 // Checks the conversion to the std::optional<RecvResult<T>> of 0.1: empty
