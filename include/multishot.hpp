@@ -673,10 +673,10 @@ struct NoValue {};
 
 // RecvResult<T>'s storage: a union whose T is alive exactly while `code` is
 // value_code, and the code, which otherwise is the RecvError (or
-// pending_code). A receive writes its result with one store besides the
-// value's. This version, for a trivially copyable T, keeps the implicit
-// special members, trivial like T's: a RecvResult<int> is trivially copyable
-// and travels in a register.
+// pending_code): one byte of state to write where an optional's flag and an
+// error byte were two. This version, for a trivially copyable T, keeps the
+// implicit special members, trivial like T's: a RecvResult<int> is trivially
+// copyable and 8 bytes.
 template <class T, bool = std::is_trivially_copyable_v<T>>
 struct ResultStorage {
     explicit ResultStorage(RecvError error) noexcept : none(), code(error) {}
