@@ -1033,6 +1033,7 @@ private:
 
 namespace detail {
 class ExtensionLink;
+class WakerSlot;
 }
 
 /// A type-erased, trivially copyable callback that tells a receiver the
@@ -1094,8 +1095,10 @@ public:
 
 private:
     // The block tells its wait cell's waker by the context (see
-    // detail::ExtensionLink::is_cell_waker).
+    // detail::ExtensionLink::is_cell_waker); a waker slot stores the two
+    // pointers apart (see detail::WakerSlot).
     friend class detail::ExtensionLink;
+    friend class detail::WakerSlot;
 
     static void resume_handle(void* address) noexcept {
         std::coroutine_handle<>::from_address(address).resume();
@@ -1126,6 +1129,35 @@ namespace detail {
 // protocols step by step; a friend of Receiver.
 struct ModelAccess;
 
+// One of the block's two waker slots: a Waker kept as two relaxed atomics,
+// not a SharedCell, because the sender's shortcut (Sender::take_newer_waker)
+// reads a slot that the receiver may be rewriting at that moment. That read
+// is used only if the sender's CAS then shows that the receiver made no RMW
+// since the sender's acquire load, hence wrote nothing (a rewrite follows
+// poll step 1's RMW); otherwise it is dropped, torn or not. Every other
+// access is exclusive, as the state word decides (algorithm.md, "Why two
+// waker slots"), and is ordered by the state's RMWs: relaxed suffices.
+// On x86-64 and AArch64 these are the plain loads and stores of a Waker.
+class WakerSlot {
+public:
+    Waker load() const noexcept {
+        const std::uintptr_t function = function_.load(std::memory_order::relaxed);
+        return Waker(reinterpret_cast<Waker::function_type>(function),
+                     context_.load(std::memory_order::relaxed));
+    }
+    void store(const Waker& waker) noexcept {
+        function_.store(reinterpret_cast<std::uintptr_t>(waker.function_),
+                        std::memory_order::relaxed);
+        context_.store(waker.context_, std::memory_order::relaxed);
+    }
+
+private:
+    // The function pointer as an integer: the model checker's atomics take
+    // object pointers and integers only (POSIX makes the round trip exact).
+    Atomic<std::uintptr_t> function_{0};
+    Atomic<void*> context_{nullptr};
+};
+
 // ---------------------------------------------------------------------------
 // State bits (see algorithm.md, "State bits")
 // ---------------------------------------------------------------------------
@@ -1153,11 +1185,24 @@ struct ModelAccess;
 //
 // C is orthogonal to the table: set and cleared by the sender alone, kept by
 // every RMW of either half while O==1, and meaningless once O==0.
+//
+// REGISTRATIONS [R]  the bits above C: while O==1, how many wakers the
+//            receiver has published (poll step 2) since sender(), modulo
+//            2^(bits - 4). Only the sender's shortcut reads them: its CAS
+//            fails if the receiver published a waker after the sender's
+//            load, even when E and I read the same again.
 
 inline constexpr std::size_t EMPTY = 0b0001;
 inline constexpr std::size_t OPEN = 0b0010;
 inline constexpr std::size_t INDEX = 0b0100;
 inline constexpr std::size_t CLOSE_WAITER = 0b1000;
+inline constexpr std::size_t ONE_REGISTRATION = 0b1'0000;
+
+// The sender's shortcut relies on R not wrapping between its load and its
+// CAS, which 60 bits guarantee (2^60 registrations, two RMWs each, take
+// centuries); 28 bits might wrap under a preempted sender. Where size_t has
+// 32 bits the sender takes the two-RMW path only.
+inline constexpr bool registrations_cannot_wrap = sizeof(std::size_t) >= 8;
 
 constexpr bool is_open(std::size_t state) noexcept { return (state & OPEN) != 0; }
 constexpr bool is_empty(std::size_t state) noexcept { return (state & EMPTY) != 0; }
@@ -1177,6 +1222,10 @@ constexpr bool awaits_closure(std::size_t state) noexcept {
 constexpr std::size_t announcement_delta(std::size_t index) noexcept {
     return index == 0 ? (INDEX | EMPTY) : std::size_t{0} - (OPEN | EMPTY);
 }
+
+// What poll step 2 adds to publish a waker: clears E ("x 1 1" -> "x 1 0")
+// and counts the registration in R.
+inline constexpr std::size_t registration_delta = ONE_REGISTRATION - EMPTY;
 
 // The "x O E" name of a state's row, for MULTISHOT_TRANSITION.
 constexpr const char* row_of(std::size_t state) noexcept {
@@ -1626,7 +1675,7 @@ struct Block {
     // small value.
     bool receive_suspended = false;
     bool closed_suspended = false;
-    std::array<SharedCell<Waker>, 2> wakers;
+    std::array<WakerSlot, 2> wakers;
     // How many senders the receiver has created: written by sender() while
     // no sender is alive, read by the sender it creates (for the wait cell).
     SharedCell<std::uint64_t> epoch;
@@ -2312,15 +2361,15 @@ private:
         const std::size_t current = detail::index_of(state);
         block.wakers[1 - current].store(waker);
 
-        // Clears E, publishing the waker in slot 1-I. A subtraction rather
-        // than a fetch_and(~E), which x86 can only do with a CAS loop, and
-        // rather than a store of "x 1 0", which would drop the sender's C:
-        // its result is wrong only if the sender completed in between, and
-        // complete() then overwrites the state anyway.
+        // Clears E, publishing the waker in slot 1-I, and counts it in R. An
+        // addition rather than a fetch_and(~E), which x86 can only do with a
+        // CAS loop, and rather than a store of "x 1 0", which would drop the
+        // sender's C: its result is wrong only if the sender completed in
+        // between, and complete() then overwrites the state anyway.
         // Release: publishes the waker written above to the sender's acquire
-        // RMW. Acquire: if the sender completed meanwhile (it may have woken an
-        // older waker, or none), its value is read by complete().
-        state = block.state.fetch_sub(detail::EMPTY, std::memory_order::acq_rel);
+        // load or RMW. Acquire: if the sender completed meanwhile (it may have
+        // woken an older waker, or none), its value is read by complete().
+        state = block.state.fetch_add(detail::registration_delta, std::memory_order::acq_rel);
         MULTISHOT_TRANSITION("poll step 2", detail::row_of(state));
         return state;
     }
@@ -2890,17 +2939,26 @@ private:
     // the value is still in the slot and the caller disposes of it and of
     // the block (see dispose()).
     //
-    // | from  | to     | action                                   |
-    // |-------|--------|------------------------------------------|
-    // | x 0 0 | x 0 0  | receiver gone: false                     |
-    // | x 1 1 | x 0 0  | wake the taken waker, done: true         |
-    // | x 1 0 | !x 1 1 | retry with the other slot                |
+    // | from    | to     | action                                   |
+    // |---------|--------|------------------------------------------|
+    // | 0 1 0 R | 1 0 0  | shortcut (one CAS): wake slot 1's waker  |
+    // | x 0 0   | x 0 0  | receiver gone: false                     |
+    // | x 1 1   | x 0 0  | wake the taken waker, done: true         |
+    // | x 1 0   | !x 1 1 | retry with the other slot                |
     //
-    // One wrapping addition implements the table (announcement_delta): it
-    // keeps C while the channel stays open, and once closed C means nothing.
+    // One wrapping addition implements the last three rows
+    // (announcement_delta): it keeps C while the channel stays open, and once
+    // closed C means nothing. The shortcut's CAS leaves what the two
+    // additions of a retry would: 010 -> 111 -> 100.
     [[nodiscard]] MULTISHOT_ALWAYS_INLINE
     static bool publish_value(detail::Block<T>* block) noexcept {
-        const std::size_t state = final_rmw(block, "send", [block](std::size_t index) {
+        // Acquire: synchronizes with the receiver's release RMW that published
+        // a newer waker (poll step 2), which the shortcut reads.
+        std::size_t seen = block->state.load(std::memory_order::acquire);
+        const std::size_t closed_by_shortcut =
+            seen + detail::announcement_delta(0) + detail::announcement_delta(1);
+        const std::size_t state = final_rmw(block, "send", "send shortcut", seen,
+                                            closed_by_shortcut, [block](std::size_t index) {
             // Release: publishes the value (and, on a retry, the read of the
             // previous slot) to the receiver's acquire load or RMW.
             // Acquire: synchronizes with the receiver's release RMW that
@@ -2912,24 +2970,73 @@ private:
         return detail::is_open(state);
     }
 
-    // The retry loop of the sender's final RMW, shared by send (publish_value)
-    // and destruction (close), whose tables say what `rmw(index)` does: it
-    // makes the RMW with the waker slot `index` taken, and returns the state
-    // it replaced. Returns the state of the final RMW: closed (the receiver is
-    // gone, nobody was woken) or open "x 1 1" (the waker taken was woken); on
-    // "x 1 0" it retries with the other slot.
+    // The sender's final RMW, shared by send (publish_value) and destruction
+    // (close), whose tables say what `rmw(index)` does: it makes the RMW with
+    // the waker slot `index` taken, and returns the state it replaced.
+    // `seen` is the state the caller loaded with acquire, `closed` the state
+    // its shortcut leaves. Returns the state that the final RMW replaced:
+    // closed (the receiver is gone, nobody was woken), open "x 1 1" (the
+    // waker taken was woken) or, after the shortcut, "0 1 0" (slot 1's waker
+    // was woken). On "x 1 0" the general path retries with the other slot.
     template <class Rmw>
     MULTISHOT_ALWAYS_INLINE static std::size_t final_rmw(detail::Block<T>* block,
-                                                         const char* operation, Rmw rmw) noexcept {
-        // I is 0 at first, without loading the state: sender() stored I=0
-        // and only the sender's own retry changes I (the receiver's RMWs keep
-        // it). The first attempt is spelled out with I=0, so that the
-        // compiler folds its slot and its RMW's operand.
+                                                         const char* operation,
+                                                         [[maybe_unused]] const char* shortcut,
+                                                         std::size_t& seen,
+                                                         [[maybe_unused]] std::size_t closed,
+                                                         Rmw rmw) noexcept {
+        if constexpr (detail::registrations_cannot_wrap) {
+            if (detail::is_open(seen) && !detail::is_empty(seen) &&
+                take_newer_waker(block, shortcut, seen, closed))
+                return seen;
+        }
+        // I is 0 at first: sender() stored I=0 and only the sender's own
+        // retry changes I (the receiver's RMWs keep it, and a failed shortcut
+        // changes nothing). The first attempt is spelled out with I=0, so
+        // that the compiler folds its slot and its RMW's operand.
         std::size_t state = 0;
         if (attempt_final_rmw(block, operation, rmw, 0, state)) return state;
         for (std::size_t index = 1;; index = 1 - index) {
             if (attempt_final_rmw(block, operation, rmw, index, state)) return state;
         }
+    }
+
+    // The shortcut of final_rmw(), given `seen` = "0 1 0": the receiver has
+    // published a newer waker in slot 1 (I is still 0) and, unless it makes
+    // an RMW meanwhile, writes no slot. The general path would take slot 0,
+    // find E clear, flip I and retry with slot 1: two RMWs. Here one CAS
+    // from `seen` to `closed` takes slot 1's waker. True if it did (and woke
+    // it); false if the state changed since `seen` (which now holds the
+    // current state), and then nothing changed.
+    //
+    // | from    | to        | result                                  |
+    // |---------|-----------|-----------------------------------------|
+    // | 0 1 0 R | closed    | done: wake slot 1's waker               |
+    // | other   | unchanged | changed: take the general path          |
+    //
+    // The CAS compares R too: a receiver that published another waker since
+    // `seen` (poll steps 1 and 2, which rewrite slot 1) leaves "0 1 0" again,
+    // but with R + 1. So when the CAS succeeds the slot read before it is the
+    // waker the receiver published last, and no rewrite overlapped the read.
+    static bool take_newer_waker(detail::Block<T>* block, [[maybe_unused]] const char* shortcut,
+                                 std::size_t& seen, std::size_t closed) noexcept {
+        const Waker waker = block->wakers[1].load();
+        detail::Extension* const cell_owner = pin_if_cell(block, waker);
+        const std::uint64_t epoch = cell_owner != nullptr ? block->epoch.load() : 0;
+        // Success, release: publishes the value (for send) and the read of
+        // slot 1 to the receiver's acquire load or RMW. No acquire: `seen`,
+        // loaded with acquire, is the value this CAS replaces, R included.
+        // Failure, relaxed: the general path's RMWs synchronize as they need.
+        if (block->state.compare_exchange_strong(seen, closed, std::memory_order::release,
+                                                 std::memory_order::relaxed)) {
+            MULTISHOT_TRANSITION(shortcut, "done");
+            wake(block, waker, cell_owner, epoch);
+            return true;
+        }
+        MULTISHOT_TRANSITION(shortcut, "changed");
+        // Never the last unpin: the sender still owns the block.
+        if (cell_owner != nullptr) detail::unpin(block);
+        return false;
     }
 
     // One attempt of final_rmw() with the waker slot `index`: true if its RMW
@@ -3031,20 +3138,22 @@ private:
     static void close(detail::Block<T>* block) noexcept {
         assert_not_awaiting_closed(
             block, "Sender destroyed or assigned to while a co_await closed() on it is suspended");
-        // Relaxed: the value only seeds the CAS below, which corrects it.
-        std::size_t state = block->state.load(std::memory_order::relaxed);
-        final_rmw(block, "~Sender", [block, &state](std::size_t) {
+        // Acquire: as in publish_value, for the shortcut's read of slot 1.
+        // The value also seeds the CAS below, which corrects it.
+        std::size_t seen = block->state.load(std::memory_order::acquire);
+        const std::size_t state = final_rmw(block, "~Sender", "~Sender shortcut", seen,
+                                            detail::EMPTY, [block, &seen](std::size_t) {
             std::size_t next;
             do {
-                next = detail::is_empty(state) ? detail::EMPTY
-                                               : state ^ (detail::EMPTY | detail::INDEX);
+                next = detail::is_empty(seen) ? detail::EMPTY
+                                              : seen ^ (detail::EMPTY | detail::INDEX);
                 // Success, acq_rel: as the announcing RMW in publish_value
                 // (release: the read of the slot; acquire: a newer waker, or
                 // the receiver's destruction when the block is freed here).
                 // Failure, relaxed: the loop only recomputes `next`.
-            } while (!block->state.compare_exchange_weak(state, next, std::memory_order::acq_rel,
+            } while (!block->state.compare_exchange_weak(seen, next, std::memory_order::acq_rel,
                                                          std::memory_order::relaxed));
-            return state;
+            return seen;
         });
         if (!detail::is_open(state)) detail::release_owner(block);
     }

@@ -47,9 +47,11 @@ inline constexpr TransitionRow channel_rows[] = {
 
     {"send", "x 0 0"},           {"send", "x 1 0"},
     {"send", "x 1 1"},
+    {"send shortcut", "done"},   {"send shortcut", "changed"},
 
     {"~Sender", "x 0 0"},        {"~Sender", "x 1 0"},
     {"~Sender", "x 1 1"},
+    {"~Sender shortcut", "done"}, {"~Sender shortcut", "changed"},
 
     {"~Receiver", "x 0 0"},      {"~Receiver", "x 0 1"},
     {"~Receiver", "x 1 0"},      {"~Receiver", "x 1 1"},

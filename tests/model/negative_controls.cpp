@@ -2,7 +2,7 @@
 // named in its test_suite's expected result, which shows that the model
 // suite can fail. They are built into multishot_model_negative, against a
 // copy of multishot.hpp that CMakeLists.txt breaks on purpose: Sender's
-// publish_value announces the value with a *relaxed* fetch_sub instead of
+// publish_value announces the value with a *relaxed* fetch_add instead of
 // acq_rel.
 #include <memory>
 #include <optional>
