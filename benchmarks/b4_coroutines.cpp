@@ -144,11 +144,14 @@ public:
         return result_.has_value();
     }
     void await_suspend(std::coroutine_handle<> current) noexcept { task_.handle = current; }
+    // A ready result is returned from where the poll left it: through the
+    // awaiter, only the result of await_ready().
     multishot::RecvResult<T> await_resume() {
-        if (!result_.has_value()) result_ = receiver_.poll_recv(task_.waker());
+        if (result_.has_value()) return std::move(*result_);
+        multishot::PollResult<T> polled = receiver_.poll_recv(task_.waker());
         // One thread: a task is resumed only after its sender has sent.
-        if (!result_.has_value()) std::terminate();
-        return std::move(*result_);
+        if (!polled.has_value()) std::terminate();
+        return std::move(*polled);
     }
 
 private:
@@ -243,9 +246,10 @@ public:
         return result_.has_value();
     }
     void await_suspend(std::coroutine_handle<> current) noexcept { runner_.set_task(current); }
+    // As QueuedRecv::await_resume.
     multishot::RecvResult<T> await_resume() {
-        if (!result_) result_ = receiver_.poll_recv(runner_.waker());
-        return std::move(result_.value());
+        if (result_) return std::move(*result_);
+        return std::move(receiver_.poll_recv(runner_.waker()).value());
     }
 
 private:
