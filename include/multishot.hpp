@@ -1137,15 +1137,18 @@ struct ModelAccess;
 // poll step 1's RMW); otherwise it is dropped, torn or not. Every other
 // access is exclusive, as the state word decides (algorithm.md, "Why two
 // waker slots"), and is ordered by the state's RMWs: relaxed suffices.
-// On x86-64 and AArch64 these are the plain loads and stores of a Waker.
 class WakerSlot {
 public:
     Waker load() const noexcept {
+        // Relaxed, both: the state's acquire load or RMW that let the caller
+        // read this slot ordered the write it reads (see above).
         const std::uintptr_t function = function_.load(std::memory_order::relaxed);
         return Waker(reinterpret_cast<Waker::function_type>(function),
                      context_.load(std::memory_order::relaxed));
     }
     void store(const Waker& waker) noexcept {
+        // Relaxed, both: the release RMW that follows (poll step 2) or the
+        // sender's creation publishes them.
         function_.store(reinterpret_cast<std::uintptr_t>(waker.function_),
                         std::memory_order::relaxed);
         context_.store(waker.context_, std::memory_order::relaxed);
